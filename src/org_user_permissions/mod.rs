@@ -1,0 +1,167 @@
+//! `PATCH /organizations/users/permissions/{user_uuid}/`: an organization's user editor adds
+//! catalog permissions to a user of the same organization.
+//!
+//! Checks run in the contract's order: route, body size (413), token (401), request form (400),
+//! the caller's `edit_org_users` right (403), catalog membership of the uuids (400), then the
+//! one conditional write (404 when the target is missing or in another organization).
+//!
+//! DynamoDB round trips on success: token GetItem, caller GetItem, TransactWriteItems, plus one
+//! BatchGetItem while any uuid involved is not yet in the warm catalog cache.
+
+pub mod errors;
+pub mod request;
+
+use std::time::{Instant, SystemTime};
+
+use aws_sdk_dynamodb::Client;
+use lambda_http::http::HeaderMap;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use self::errors::{FieldErrors, OrgError};
+use crate::auth::{Credentials, api_token, credentials};
+use crate::config::{ConfigError, process_env, table_name};
+use crate::response::json_response;
+use crate::store::catalog::Catalog;
+use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
+use crate::store::tokens::Tokens;
+use crate::store::users::{UserRecord, Users};
+use crate::store::{self};
+use crate::{body, request_log, routing};
+
+/// The binary's name, used in logs and in audit records.
+pub const ENDPOINT: &str = "org-user-permissions";
+/// The catalog codename a caller's permissions must include.
+pub const EDIT_ORG_USERS: &str = "edit_org_users";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgTables {
+    pub users: String,
+    pub tokens: String,
+    pub permissions: String,
+    pub audit: String,
+}
+
+impl OrgTables {
+    pub fn from_env(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users: table_name(lookup, "USERS_TABLE")?,
+            tokens: table_name(lookup, "TOKENS_TABLE")?,
+            permissions: table_name(lookup, "PERMISSIONS_TABLE")?,
+            audit: table_name(lookup, "AUDIT_TABLE")?,
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrgGrantResponse {
+    pub user_uuid: String,
+    pub permission_uuids: Vec<String>,
+}
+
+/// The endpoint's state, built once per process: the stores and the warm catalog cache.
+#[derive(Debug)]
+pub struct OrgUserPermissions {
+    tokens: Tokens,
+    users: Users,
+    catalog: Catalog,
+    grants: Grants,
+}
+
+impl OrgUserPermissions {
+    pub fn new(client: Client, tables: OrgTables) -> Self {
+        Self {
+            tokens: Tokens::new(client.clone(), tables.tokens),
+            users: Users::new(client.clone(), tables.users.clone()),
+            catalog: Catalog::new(client.clone(), tables.permissions),
+            grants: Grants::new(client, tables.users, tables.audit),
+        }
+    }
+
+    /// Reads the tables' names before anything slower, so a missing one fails init at once.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let tables = OrgTables::from_env(&process_env)?;
+        let client = store::client_from_env(&process_env).await?;
+        Ok(Self::new(client, tables))
+    }
+
+    /// Answers every request; never fails and never panics on any input.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = routing::request_id(&request);
+        let (response, status, outcome) = match self.process(&request, &request_id).await {
+            Ok(granted) => (json_response(200, &granted), 200, "granted"),
+            Err(error) => {
+                if let OrgError::Backend(failure) = &error {
+                    request_log::backend_failure(ENDPOINT, &request_id, failure);
+                }
+                (error.to_response(), error.status(), error.outcome())
+            }
+        };
+        request_log::completed(ENDPOINT, &request_id, status, outcome, started.elapsed());
+        response
+    }
+
+    async fn process(&self, request: &Request, request_id: &str) -> Result<OrgGrantResponse, OrgError> {
+        let path_user_uuid = routing::org_user_permissions_target(request).ok_or(OrgError::RouteNotFound)?;
+        if body::is_too_large(request.body()) {
+            return Err(OrgError::PayloadTooLarge);
+        }
+        let caller = self.authenticate(request.headers()).await?;
+        let wanted =
+            request::parse(&path_user_uuid, &body::content_type(request.headers()), body::bytes(request.body()))?;
+        let org_uuid = caller.org_uuid.as_deref().ok_or(OrgError::PermissionDenied)?;
+
+        // One catalog lookup serves both the caller's right and the requested uuids; the right
+        // is judged first so a caller without it learns nothing about the catalog.
+        let involved = caller.permissions.iter().chain(&wanted.permission_uuids).map(String::as_str);
+        let codenames = self.catalog.codenames(involved).await?;
+        let right_uuid = caller
+            .permissions
+            .iter()
+            .find(|uuid| codenames.get(uuid.as_str()).is_some_and(|codename| codename == EDIT_ORG_USERS))
+            .ok_or(OrgError::PermissionDenied)?;
+        let unknown: Vec<String> = wanted
+            .permission_uuids
+            .iter()
+            .filter(|uuid| !codenames.contains_key(uuid.as_str()))
+            .map(|uuid| format!("Invalid pk \"{uuid}\" - object does not exist."))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(OrgError::InvalidFields(FieldErrors::from([("permission_uuids", unknown)])));
+        }
+
+        let grant = Grant {
+            caller_id: &caller.user_id,
+            caller_right: CallerRight::OrgEditor { org_uuid, right_uuid },
+            target_user_id: &wanted.target_user_uuid,
+            permissions: &wanted.permission_uuids,
+            endpoint: ENDPOINT,
+            request_id,
+        };
+        match self.grants.grant(&grant).await? {
+            GrantOutcome::Granted { .. } => {
+                Ok(OrgGrantResponse { user_uuid: wanted.target_user_uuid, permission_uuids: wanted.permission_uuids })
+            }
+            GrantOutcome::TargetNotFound => Err(OrgError::NotFound),
+            GrantOutcome::CallerUnknown => Err(OrgError::InvalidToken),
+            GrantOutcome::CallerForbidden => Err(OrgError::PermissionDenied),
+        }
+    }
+
+    /// The caller behind the `Token` key: unknown, expired, and orphaned keys are all invalid.
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<UserRecord, OrgError> {
+        let key = match credentials(headers, "Token") {
+            Credentials::Absent => return Err(OrgError::CredentialsNotProvided),
+            Credentials::Malformed => return Err(OrgError::InvalidToken),
+            Credentials::Present(key) => key,
+        };
+        let token = self
+            .tokens
+            .find(&api_token::token_hash(key))
+            .await?
+            .filter(|token| token.is_live_at(SystemTime::now()))
+            .ok_or(OrgError::InvalidToken)?;
+        self.users.get(&token.user_id).await?.ok_or(OrgError::InvalidToken)
+    }
+}

@@ -1,0 +1,159 @@
+//! Parsing and validating the org endpoint's request: the `{user_uuid}` path segment and the
+//! `{"permission_uuids": [...]}` body. Messages follow Django REST Framework's wording.
+
+use serde_json::Value;
+
+use super::errors::{FieldErrors, OrgError};
+use crate::body::{ContentType, python_type_name};
+
+/// Items accepted in `permission_uuids`, counted as sent (before deduplication).
+pub const MAX_PERMISSION_UUIDS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgGrantRequest {
+    /// Lowercase.
+    pub target_user_uuid: String,
+    /// Lowercase, deduplicated, sorted: the response's order and the String Set's content.
+    pub permission_uuids: Vec<String>,
+}
+
+/// Validates the path and body. An empty body is read as `{}` (as DRF does), so it reports the
+/// missing field rather than the media type.
+pub fn parse(path_user_uuid: &str, content_type: &ContentType, body: &[u8]) -> Result<OrgGrantRequest, OrgError> {
+    let data = if body.is_empty() {
+        Value::Object(Default::default())
+    } else {
+        match content_type {
+            ContentType::Json => {}
+            ContentType::Missing => return Err(OrgError::UnsupportedMediaType(String::new())),
+            ContentType::Other(media_type) => return Err(OrgError::UnsupportedMediaType(media_type.clone())),
+        }
+        serde_json::from_slice(body).map_err(|error| OrgError::MalformedJson(error.to_string()))?
+    };
+    let Value::Object(fields) = data else {
+        return Err(OrgError::NotAnObject(python_type_name(&data)));
+    };
+
+    let mut errors = FieldErrors::new();
+    if !is_hyphenated_uuid(path_user_uuid) {
+        errors.insert("user_uuid", vec!["Must be a valid UUID.".to_owned()]);
+    }
+    let permission_uuids = match permission_uuids(fields.get("permission_uuids")) {
+        Ok(uuids) => uuids,
+        Err(messages) => {
+            errors.insert("permission_uuids", messages);
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(OrgError::InvalidFields(errors));
+    }
+    Ok(OrgGrantRequest { target_user_uuid: path_user_uuid.to_ascii_lowercase(), permission_uuids })
+}
+
+fn permission_uuids(value: Option<&Value>) -> Result<Vec<String>, Vec<String>> {
+    let items = match value {
+        None => return Err(vec!["This field is required.".to_owned()]),
+        Some(Value::Null) => return Err(vec!["This field may not be null.".to_owned()]),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(vec![format!("Expected a list of items but got type \"{}\".", python_type_name(other))]);
+        }
+    };
+    if items.is_empty() {
+        return Err(vec!["This list may not be empty.".to_owned()]);
+    }
+    if items.len() > MAX_PERMISSION_UUIDS {
+        return Err(vec![format!("Ensure this field has no more than {MAX_PERMISSION_UUIDS} elements.")]);
+    }
+    let mut uuids = Vec::with_capacity(items.len());
+    let mut problems = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match item {
+            Value::String(text) if is_hyphenated_uuid(text) => uuids.push(text.to_ascii_lowercase()),
+            _ => problems.push(format!("Item {index}: Must be a valid UUID.")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    uuids.sort_unstable();
+    uuids.dedup();
+    Ok(uuids)
+}
+
+/// The 8-4-4-4-12 hyphenated form, hex digits in any case. Stricter than `Uuid::parse_str`,
+/// which also takes the simple, braced and URN forms the contract does not allow.
+pub fn is_hyphenated_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.bytes().enumerate().all(|(index, byte)| match index {
+            8 | 13 | 18 | 23 => byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = "5de38a8e-800e-4cba-84c5-ee6c27f304d8";
+
+    fn fields(result: Result<OrgGrantRequest, OrgError>) -> FieldErrors {
+        match result {
+            Err(OrgError::InvalidFields(fields)) => fields,
+            other => panic!("expected field errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn uuid_form_is_strict() {
+        assert!(is_hyphenated_uuid(USER));
+        assert!(is_hyphenated_uuid("5DE38A8E-800E-4CBA-84C5-EE6C27F304D8"));
+        assert!(!is_hyphenated_uuid("5de38a8e800e4cba84c5ee6c27f304d8"));
+        assert!(!is_hyphenated_uuid("{5de38a8e-800e-4cba-84c5-ee6c27f304d8}"));
+        assert!(!is_hyphenated_uuid("5de38a8e-800e-4cba-84c5-ee6c27f304dg"));
+        assert!(!is_hyphenated_uuid("5de38a8e-800e-4cba-84c5ee-6c27f304d8"));
+        assert!(!is_hyphenated_uuid("5de38a8e-800e-4cba-84c5-ee6c27f304d8\n"));
+    }
+
+    #[test]
+    fn normalises_case_order_and_duplicates() {
+        let body = br#"{"permission_uuids": ["BBBBBBBB-0000-4000-8000-000000000000", "aaaaaaaa-0000-4000-8000-000000000000", "bbbbbbbb-0000-4000-8000-000000000000"], "extra": 1}"#;
+        let request = parse(&USER.to_uppercase(), &ContentType::Json, body).unwrap();
+        assert_eq!(request.target_user_uuid, USER);
+        assert_eq!(
+            request.permission_uuids,
+            ["aaaaaaaa-0000-4000-8000-000000000000", "bbbbbbbb-0000-4000-8000-000000000000"]
+        );
+    }
+
+    #[test]
+    fn limits_count_items_as_sent() {
+        let uuid = "\"aaaaaaaa-0000-4000-8000-000000000000\"";
+        let at_limit = format!("{{\"permission_uuids\": [{}]}}", vec![uuid; 100].join(","));
+        assert_eq!(parse(USER, &ContentType::Json, at_limit.as_bytes()).unwrap().permission_uuids.len(), 1);
+        let over = format!("{{\"permission_uuids\": [{}]}}", vec![uuid; 101].join(","));
+        let errors = fields(parse(USER, &ContentType::Json, over.as_bytes()));
+        assert_eq!(errors["permission_uuids"], ["Ensure this field has no more than 100 elements."]);
+    }
+
+    #[test]
+    fn reports_path_and_body_problems_together() {
+        let errors = fields(parse("nope", &ContentType::Json, br#"{"permission_uuids": [1, "x"]}"#));
+        assert_eq!(errors["user_uuid"], ["Must be a valid UUID."]);
+        assert_eq!(errors["permission_uuids"], ["Item 0: Must be a valid UUID.", "Item 1: Must be a valid UUID."]);
+    }
+
+    #[test]
+    fn body_shape_errors_come_before_field_errors() {
+        assert!(matches!(parse("nope", &ContentType::Json, b"{"), Err(OrgError::MalformedJson(_))));
+        assert!(matches!(parse(USER, &ContentType::Json, b"[]"), Err(OrgError::NotAnObject("list"))));
+        assert!(matches!(parse(USER, &ContentType::Json, b"null"), Err(OrgError::NotAnObject("NoneType"))));
+        assert!(matches!(
+            parse(USER, &ContentType::Other("text/plain".into()), b"{}"),
+            Err(OrgError::UnsupportedMediaType(media)) if media == "text/plain"
+        ));
+        let empty = fields(parse(USER, &ContentType::Missing, b""));
+        assert_eq!(empty["permission_uuids"], ["This field is required."]);
+    }
+}

@@ -1,0 +1,250 @@
+//! The grant: ONE `TransactWriteItems` that set-adds the permissions to the target (conditional on
+//! the target existing and being in scope), writes the audit record, and re-checks the caller's
+//! right. Either all of it lands or none of it does; a failed condition is an answer (404, 403,
+//! 401), never a partial write.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+
+use super::users::{ADMIN_ROLE, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
+use super::{StoreError, string_attribute};
+use crate::backoff::full_jitter;
+
+/// Audit table key: the target user, then a UUIDv7 event id, which sorts by time.
+pub const AUDIT_USER_ID: &str = "user_id";
+pub const AUDIT_EVENT_ID: &str = "event_id";
+
+/// Attempts at a transaction DynamoDB cancelled for a transient reason (a concurrent transaction
+/// on the same user, throttling). Together with the backoff this bounds the retrying to ~1.5 s.
+const TRANSIENT_ATTEMPTS: u32 = 8;
+
+/// What the caller must still hold when the write commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerRight<'a> {
+    /// Org endpoint: the caller is in `org_uuid` and holds the permission `right_uuid`.
+    OrgEditor { org_uuid: &'a str, right_uuid: &'a str },
+    /// Admin endpoint: the caller's `role` is `admin`.
+    Admin,
+}
+
+impl CallerRight<'_> {
+    fn is_held_by(&self, user: &UserRecord) -> bool {
+        match self {
+            CallerRight::OrgEditor { org_uuid, right_uuid } => {
+                user.org_uuid.as_deref() == Some(*org_uuid) && user.permissions.iter().any(|p| p == right_uuid)
+            }
+            CallerRight::Admin => user.is_admin(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    pub caller_id: &'a str,
+    pub caller_right: CallerRight<'a>,
+    pub target_user_id: &'a str,
+    /// Normalised and deduplicated: a String Set may not repeat a value.
+    pub permissions: &'a [String],
+    /// The binary that performs the grant, for the audit trail.
+    pub endpoint: &'static str,
+    pub request_id: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantOutcome {
+    Granted {
+        event_id: String,
+    },
+    /// The target does not exist or is out of the caller's scope (another organization).
+    TargetNotFound,
+    /// The caller no longer exists.
+    CallerUnknown,
+    /// The caller exists but lost the right it was authorized with.
+    CallerForbidden,
+}
+
+#[derive(Debug, Clone)]
+pub struct Grants {
+    client: Client,
+    users_table: String,
+    audit_table: String,
+}
+
+impl Grants {
+    pub fn new(client: Client, users_table: String, audit_table: String) -> Self {
+        Self { client, users_table, audit_table }
+    }
+
+    pub async fn grant(&self, grant: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
+        let event_id = uuid::Uuid::now_v7().to_string();
+        // Built once: retries resend the identical request, and the same event id makes a retry
+        // of a write that did land idempotent (ADD of a set and a Put of the same item).
+        let items = self.transact_items(grant, &event_id)?;
+        let self_grant = grant.caller_id == grant.target_user_id;
+        let started = Instant::now();
+        for attempt in 0..TRANSIENT_ATTEMPTS {
+            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let error = match result {
+                Ok(_) => return Ok(GrantOutcome::Granted { event_id }),
+                Err(error) => error,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()
+            else {
+                return Err(StoreError::sdk("TransactWriteItems", &error));
+            };
+            let reasons = cancelled.cancellation_reasons();
+            if let Some(outcome) = classify(reasons, grant, self_grant) {
+                return Ok(outcome);
+            }
+            if !reasons.iter().any(is_transient) {
+                return Err(StoreError::sdk("TransactWriteItems", &error));
+            }
+            if attempt + 1 < TRANSIENT_ATTEMPTS {
+                tokio::time::sleep(full_jitter(attempt)).await;
+            }
+        }
+        Err(StoreError::new(
+            "TransactWriteItems",
+            format!(
+                "still cancelled for transient reasons after {TRANSIENT_ATTEMPTS} attempts in {} ms",
+                started.elapsed().as_millis()
+            ),
+        ))
+    }
+
+    fn transact_items(&self, grant: &Grant<'_>, event_id: &str) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let build_error = |error| StoreError::sdk("TransactWriteItems (building the request)", &error);
+        let self_grant = grant.caller_id == grant.target_user_id;
+        let mut items = Vec::with_capacity(3);
+
+        let (right_condition, right_values) = caller_right_condition(&grant.caller_right);
+        if !self_grant {
+            // The caller's right rides in the transaction: a right revoked after our read still
+            // stops this write. ALL_OLD tells a deleted caller (no item) from a demoted one.
+            let mut check = ConditionCheck::builder()
+                .table_name(&self.users_table)
+                .key(USER_ID, string_attribute(grant.caller_id))
+                .condition_expression(format!("attribute_exists(#user_id) AND {right_condition}"))
+                .expression_attribute_names("#user_id", USER_ID)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            for (name, value) in &right_values {
+                check = check.expression_attribute_values(*name, value.clone());
+            }
+            for (placeholder, attribute) in right_attribute_names(&grant.caller_right) {
+                check = check.expression_attribute_names(placeholder, attribute);
+            }
+            items.push(TransactWriteItem::builder().condition_check(check.build().map_err(build_error)?).build());
+        }
+
+        // DynamoDB rejects two operations on one item in a transaction, so a self-grant folds the
+        // caller's right into the update's own condition instead.
+        let mut condition = String::from("attribute_exists(#user_id)");
+        let mut update = Update::builder()
+            .table_name(&self.users_table)
+            .key(USER_ID, string_attribute(grant.target_user_id))
+            .update_expression("ADD #permissions :granted")
+            .expression_attribute_names("#user_id", USER_ID)
+            .expression_attribute_names("#permissions", PERMISSIONS)
+            .expression_attribute_values(":granted", AttributeValue::Ss(grant.permissions.to_vec()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let CallerRight::OrgEditor { org_uuid, .. } = grant.caller_right {
+            condition.push_str(" AND #org_uuid = :target_org");
+            update = update
+                .expression_attribute_names("#org_uuid", ORG_UUID)
+                .expression_attribute_values(":target_org", string_attribute(org_uuid));
+        }
+        if self_grant {
+            condition.push_str(" AND ");
+            condition.push_str(&right_condition);
+            for (name, value) in right_values {
+                update = update.expression_attribute_values(name, value);
+            }
+            for (placeholder, attribute) in right_attribute_names(&grant.caller_right) {
+                update = update.expression_attribute_names(placeholder, attribute);
+            }
+        }
+        let update = update.condition_expression(condition).build().map_err(build_error)?;
+        items.push(TransactWriteItem::builder().update(update).build());
+
+        let put = Put::builder()
+            .table_name(&self.audit_table)
+            .set_item(Some(audit_record(grant, event_id)))
+            .build()
+            .map_err(build_error)?;
+        items.push(TransactWriteItem::builder().put(put).build());
+        Ok(items)
+    }
+}
+
+fn caller_right_condition(right: &CallerRight<'_>) -> (String, Vec<(&'static str, AttributeValue)>) {
+    match right {
+        CallerRight::OrgEditor { org_uuid, right_uuid } => (
+            "#org_uuid = :caller_org AND contains(#permissions, :right)".to_owned(),
+            vec![(":caller_org", string_attribute(org_uuid)), (":right", string_attribute(right_uuid))],
+        ),
+        CallerRight::Admin => ("#role = :admin".to_owned(), vec![(":admin", string_attribute(ADMIN_ROLE))]),
+    }
+}
+
+fn right_attribute_names(right: &CallerRight<'_>) -> Vec<(&'static str, &'static str)> {
+    match right {
+        CallerRight::OrgEditor { .. } => vec![("#org_uuid", ORG_UUID), ("#permissions", PERMISSIONS)],
+        CallerRight::Admin => vec![("#role", ROLE)],
+    }
+}
+
+fn audit_record(grant: &Grant<'_>, event_id: &str) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        (AUDIT_USER_ID.to_owned(), string_attribute(grant.target_user_id)),
+        (AUDIT_EVENT_ID.to_owned(), string_attribute(event_id)),
+        ("actor_id".to_owned(), string_attribute(grant.caller_id)),
+        ("endpoint".to_owned(), string_attribute(grant.endpoint)),
+        ("permissions".to_owned(), AttributeValue::Ss(grant.permissions.to_vec())),
+        ("granted_at".to_owned(), AttributeValue::S(humantime::format_rfc3339_millis(SystemTime::now()).to_string())),
+        ("request_id".to_owned(), string_attribute(grant.request_id)),
+    ]);
+    if let CallerRight::OrgEditor { org_uuid, .. } = grant.caller_right {
+        item.insert("org_uuid".to_owned(), string_attribute(org_uuid));
+    }
+    item
+}
+
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+fn is_transient(reason: &CancellationReason) -> bool {
+    matches!(
+        reason.code(),
+        Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")
+    )
+}
+
+/// Turns failed conditions into answers. The caller's check comes first in the transaction and
+/// wins: a caller without the right learns nothing about the target. `None` means no condition
+/// failed (the cancellation was transient or unexpected).
+fn classify(reasons: &[CancellationReason], grant: &Grant<'_>, self_grant: bool) -> Option<GrantOutcome> {
+    let failed = |reason: &CancellationReason| reason.code() == Some(CONDITION_FAILED);
+    let (caller_reason, target_reason) =
+        if self_grant { (None, reasons.first()) } else { (reasons.first(), reasons.get(1)) };
+    if let Some(reason) = caller_reason.filter(|reason| failed(reason)) {
+        return Some(match reason.item() {
+            None => GrantOutcome::CallerUnknown,
+            Some(_) => GrantOutcome::CallerForbidden,
+        });
+    }
+    let reason = target_reason.filter(|reason| failed(reason))?;
+    if !self_grant {
+        return Some(GrantOutcome::TargetNotFound);
+    }
+    Some(match reason.item().and_then(UserRecord::from_item) {
+        None => GrantOutcome::CallerUnknown,
+        Some(caller) if !grant.caller_right.is_held_by(&caller) => GrantOutcome::CallerForbidden,
+        Some(_) => GrantOutcome::TargetNotFound,
+    })
+}

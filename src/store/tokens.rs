@@ -1,0 +1,90 @@
+//! The tokens table of the org endpoint: API keys stored only as their SHA-256.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{StoreError, read_string, string_attribute};
+
+pub const TOKEN_HASH: &str = "token_hash";
+pub const USER_ID: &str = "user_id";
+pub const EXPIRES_AT: &str = "expires_at";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expiry {
+    Never,
+    /// Epoch seconds. DynamoDB's TTL deletes expired items only eventually, so the check is ours.
+    At(f64),
+    /// Present but not a number: treated as expired, never as "no expiry".
+    Unreadable,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub user_id: String,
+    pub expiry: Expiry,
+}
+
+impl TokenRecord {
+    pub fn is_live_at(&self, now: SystemTime) -> bool {
+        let now = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        match self.expiry {
+            Expiry::Never => true,
+            Expiry::At(expires_at) => now < expires_at,
+            Expiry::Unreadable => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    client: Client,
+    table: String,
+}
+
+impl Tokens {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    /// Looks a key up by its hash; a record without a `user_id` is treated as no record.
+    pub async fn find(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(TOKEN_HASH, string_attribute(token_hash))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| StoreError::sdk("GetItem(tokens)", &error))?;
+        let Some(item) = output.item() else { return Ok(None) };
+        let Some(user_id) = read_string(item, USER_ID) else { return Ok(None) };
+        let expiry = match item.get(EXPIRES_AT) {
+            None | Some(AttributeValue::Null(_)) => Expiry::Never,
+            Some(AttributeValue::N(number)) => number.parse().map(Expiry::At).unwrap_or(Expiry::Unreadable),
+            Some(_) => Expiry::Unreadable,
+        };
+        Ok(Some(TokenRecord { user_id: user_id.to_owned(), expiry }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn token(expiry: Expiry) -> TokenRecord {
+        TokenRecord { user_id: "u".into(), expiry }
+    }
+
+    #[test]
+    fn expiry_is_exclusive_and_unreadable_means_expired() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        assert!(token(Expiry::Never).is_live_at(now));
+        assert!(token(Expiry::At(1_001.0)).is_live_at(now));
+        assert!(!token(Expiry::At(1_000.0)).is_live_at(now));
+        assert!(!token(Expiry::Unreadable).is_live_at(now));
+    }
+}

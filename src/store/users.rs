@@ -1,0 +1,72 @@
+//! The users table: who a caller is, which organization it belongs to, its role and rights.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{StoreError, read_string, string_attribute};
+
+pub const USER_ID: &str = "user_id";
+pub const PERMISSIONS: &str = "permissions";
+pub const ORG_UUID: &str = "org_uuid";
+pub const ROLE: &str = "role";
+
+/// The value of `role` that may use the admin endpoint.
+pub const ADMIN_ROLE: &str = "admin";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub user_id: String,
+    pub org_uuid: Option<String>,
+    pub role: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+impl UserRecord {
+    pub(crate) fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Self> {
+        Some(Self {
+            user_id: read_string(item, USER_ID)?.to_owned(),
+            org_uuid: read_string(item, ORG_UUID).map(str::to_owned),
+            role: read_string(item, ROLE).map(str::to_owned),
+            permissions: match item.get(PERMISSIONS) {
+                Some(AttributeValue::Ss(values)) => values.clone(),
+                _ => Vec::new(),
+            },
+        })
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role.as_deref() == Some(ADMIN_ROLE)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Users {
+    client: Client,
+    table: String,
+}
+
+impl Users {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A strongly consistent read: a revoked right or a demotion takes effect on the next request.
+    pub async fn get(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(USER_ID, string_attribute(user_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| StoreError::sdk("GetItem(users)", &error))?;
+        Ok(output.item().and_then(UserRecord::from_item))
+    }
+}

@@ -1,0 +1,135 @@
+//! `PUT /user/add-permissions`: an admin adds `compass.*` permissions to any user.
+//!
+//! Checks run in the contract's order: route, body size (413), JWT (401), request form (400),
+//! the caller's admin role (403), then the conditional write (404 when the target is missing).
+//!
+//! DynamoDB round trips on success: one. The JWT is verified locally and the caller's role is
+//! checked inside the grant's transaction (a `ConditionCheck` that returns the caller's item on
+//! failure, which tells an unknown caller, 401, from a non-admin, 403). Only a malformed body
+//! costs a read, to answer an unknown caller with 401 before any 400.
+
+pub mod errors;
+pub mod request;
+
+use std::time::Instant;
+
+use aws_sdk_dynamodb::Client;
+use lambda_http::http::HeaderMap;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use self::errors::AdminError;
+use crate::auth::jwt::JwtVerifier;
+use crate::auth::{Credentials, credentials};
+use crate::config::{ConfigError, process_env, table_name};
+use crate::response::json_response;
+use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
+use crate::store::users::Users;
+use crate::store::{self};
+use crate::{body, request_log, routing};
+
+/// The binary's name, used in logs and in audit records.
+pub const ENDPOINT: &str = "user-add-permissions";
+pub const SUCCESS_MESSAGE: &str = "Successfully added permissions for this user.";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTables {
+    pub users: String,
+    pub audit: String,
+}
+
+impl AdminTables {
+    pub fn from_env(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self { users: table_name(lookup, "USERS_TABLE")?, audit: table_name(lookup, "AUDIT_TABLE")? })
+    }
+}
+
+/// The endpoint's state, built once per process.
+#[derive(Debug)]
+pub struct UserAddPermissions {
+    jwt: JwtVerifier,
+    users: Users,
+    grants: Grants,
+}
+
+impl UserAddPermissions {
+    pub fn new(client: Client, tables: AdminTables, jwt: JwtVerifier) -> Self {
+        Self {
+            jwt,
+            users: Users::new(client.clone(), tables.users.clone()),
+            grants: Grants::new(client, tables.users, tables.audit),
+        }
+    }
+
+    /// Reads and checks every setting before anything slower, so a bad one fails init at once.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let tables = AdminTables::from_env(&process_env)?;
+        let jwt = JwtVerifier::from_env(&process_env)?;
+        let client = store::client_from_env(&process_env).await?;
+        Ok(Self::new(client, tables, jwt))
+    }
+
+    /// Answers every request; never fails and never panics on any input.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = routing::request_id(&request);
+        let (response, status, outcome) = match self.process(&request, &request_id).await {
+            Ok(()) => (json_response(200, &json!({ "message": SUCCESS_MESSAGE, "data": {} })), 200, "granted"),
+            Err(error) => {
+                if let AdminError::Backend(failure) = &error {
+                    request_log::backend_failure(ENDPOINT, &request_id, failure);
+                }
+                (error.to_response(), error.status(), error.outcome())
+            }
+        };
+        request_log::completed(ENDPOINT, &request_id, status, outcome, started.elapsed());
+        response
+    }
+
+    async fn process(&self, request: &Request, request_id: &str) -> Result<(), AdminError> {
+        if !routing::is_user_add_permissions(request) {
+            return Err(AdminError::RouteNotFound);
+        }
+        if body::is_too_large(request.body()) {
+            return Err(AdminError::PayloadTooLarge);
+        }
+        let caller_id = self.authenticate(request.headers())?;
+        let wanted = match request::parse(&body::content_type(request.headers()), body::bytes(request.body())) {
+            Ok(wanted) => wanted,
+            Err(invalid) => {
+                // Authentication precedes validation: an unknown caller hears 401, not 400.
+                return Err(match self.users.get(&caller_id).await? {
+                    None => AdminError::InvalidToken,
+                    Some(_) => invalid,
+                });
+            }
+        };
+        let grant = Grant {
+            caller_id: &caller_id,
+            caller_right: CallerRight::Admin,
+            target_user_id: &wanted.user_id,
+            permissions: &wanted.permissions,
+            endpoint: ENDPOINT,
+            request_id,
+        };
+        match self.grants.grant(&grant).await? {
+            GrantOutcome::Granted { .. } => Ok(()),
+            GrantOutcome::TargetNotFound => Err(AdminError::UserNotFound),
+            GrantOutcome::CallerUnknown => Err(AdminError::InvalidToken),
+            GrantOutcome::CallerForbidden => Err(AdminError::Forbidden),
+        }
+    }
+
+    /// The caller's id from a genuine, current token. Why a token failed is logged at debug
+    /// level only as its kind, never with the token.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<String, AdminError> {
+        match credentials(headers, "Bearer") {
+            Credentials::Absent => Err(AdminError::MissingToken),
+            Credentials::Malformed => Err(AdminError::InvalidToken),
+            Credentials::Present(token) => self.jwt.verify(token).map_err(|rejected| {
+                tracing::debug!(reason = %rejected.0, "bearer token rejected");
+                AdminError::InvalidToken
+            }),
+        }
+    }
+}
