@@ -1,0 +1,9 @@
+//! Both endpoints end to end: real API Gateway events through the handlers, on Amazon's
+//! DynamoDB Local (started once for this test binary, on a free port; every test has its own
+//! tables, so tests run in parallel).
+
+mod concurrency;
+mod org_user_permissions;
+mod support;
+mod transaction_retries;
+mod user_add_permissions;
