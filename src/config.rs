@@ -6,8 +6,8 @@
 use std::fmt;
 
 /// A missing or unusable setting. Returned from `main` so the function fails at init, naming the
-/// variable, instead of at the first request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// variable, instead of at the first request. Never carries the value itself (it may be a secret).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub variable: &'static str,
     pub problem: String,
@@ -16,6 +16,13 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "environment variable {}: {}", self.variable, self.problem)
+    }
+}
+
+/// `main` prints its error with `Debug`; make that the readable sentence, not a struct dump.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

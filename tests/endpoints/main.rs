@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod org_user_permissions;
+mod startup;
 mod support;
 mod transaction_retries;
 mod user_add_permissions;

@@ -345,3 +345,22 @@ async fn a_backend_failure_is_a_500_logged_with_the_request_id() {
     assert!(text.contains("ResourceNotFoundException"), "{text}");
     assert!(!text.contains(EDITOR_KEY), "the token leaked into the log: {text}");
 }
+
+#[tokio::test]
+async fn each_request_logs_one_line_with_its_id_outcome_and_latency_and_never_the_token() {
+    let env = org_world().await;
+    let logs = CapturedLogs::start();
+    let event = grant(TARGET, &[P1]);
+    env.org_grants(event.http_api()).await;
+    let refused = Event::org(TARGET).token("a-wrong-key-that-must-not-be-logged").json(&json!({}));
+    env.org_refuses(refused.http_api(), 401).await;
+    let text = logs.text();
+    let lines: Vec<&str> = text.lines().filter(|line| line.contains("request completed")).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for expected in [event.request_id.as_str(), "endpoint=\"org-user-permissions\"", "status=200", "outcome=\"granted\""] {
+        assert!(lines[0].contains(expected), "{expected} missing from {}", lines[0]);
+    }
+    assert!(lines[0].contains("latency_us="), "{}", lines[0]);
+    assert!(lines[1].contains("outcome=\"invalid_token\""), "{}", lines[1]);
+    assert!(!text.contains(EDITOR_KEY) && !text.contains("a-wrong-key"), "a token leaked: {text}");
+}
