@@ -12,6 +12,8 @@ pub mod auth;
 pub mod backoff;
 pub mod body;
 pub mod config;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod org_user_permissions;
 pub mod request_log;
 pub mod response;

@@ -16,7 +16,7 @@ use std::time::Instant;
 use aws_sdk_dynamodb::Client;
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use self::errors::AdminError;
 use crate::auth::jwt::JwtVerifier;
@@ -31,6 +31,16 @@ use crate::{body, request_log, routing};
 /// The binary's name, used in logs and in audit records.
 pub const ENDPOINT: &str = "user-add-permissions";
 pub const SUCCESS_MESSAGE: &str = "Successfully added permissions for this user.";
+
+/// The success body, fields in the documented order.
+#[derive(Debug, Serialize)]
+struct Success {
+    message: &'static str,
+    data: Empty,
+}
+
+#[derive(Debug, Serialize)]
+struct Empty {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminTables {
@@ -74,7 +84,7 @@ impl UserAddPermissions {
         let started = Instant::now();
         let request_id = routing::request_id(&request);
         let (response, status, outcome) = match self.process(&request, &request_id).await {
-            Ok(()) => (json_response(200, &json!({ "message": SUCCESS_MESSAGE, "data": {} })), 200, "granted"),
+            Ok(()) => (json_response(200, &Success { message: SUCCESS_MESSAGE, data: Empty {} }), 200, "granted"),
             Err(error) => {
                 if let AdminError::Backend(failure) = &error {
                     request_log::backend_failure(ENDPOINT, &request_id, failure);

@@ -357,7 +357,9 @@ async fn each_request_logs_one_line_with_its_id_outcome_and_latency_and_never_th
     let text = logs.text();
     let lines: Vec<&str> = text.lines().filter(|line| line.contains("request completed")).collect();
     assert_eq!(lines.len(), 2, "{text}");
-    for expected in [event.request_id.as_str(), "endpoint=\"org-user-permissions\"", "status=200", "outcome=\"granted\""] {
+    for expected in
+        [event.request_id.as_str(), "endpoint=\"org-user-permissions\"", "status=200", "outcome=\"granted\""]
+    {
         assert!(lines[0].contains(expected), "{expected} missing from {}", lines[0]);
     }
     assert!(lines[0].contains("latency_us="), "{}", lines[0]);

@@ -424,6 +424,12 @@ impl Event {
         self
     }
 
+    /// Replaces every earlier value of the header.
+    pub fn set_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
+        self.header(name, value)
+    }
+
     pub fn token(self, key: &str) -> Self {
         self.header("authorization", &format!("Token {key}"))
     }
@@ -466,6 +472,19 @@ impl Event {
     /// An HTTP API (payload format 2.0) event; repeated headers are joined with commas, as
     /// API Gateway does.
     pub fn http_api(&self) -> Request {
+        self.parse(self.http_api_json())
+    }
+
+    pub fn rest_api(&self) -> Request {
+        self.parse(self.rest_api_json())
+    }
+
+    pub fn request_id(mut self, request_id: &str) -> Self {
+        self.request_id = request_id.to_owned();
+        self
+    }
+
+    pub fn http_api_json(&self) -> Value {
         let mut headers = serde_json::Map::new();
         for (name, value) in &self.headers {
             let joined = match headers.get(name) {
@@ -474,7 +493,7 @@ impl Event {
             };
             headers.insert(name.clone(), Value::String(joined));
         }
-        let event = json!({
+        json!({
             "version": "2.0",
             "routeKey": self.route_key,
             "rawPath": self.path,
@@ -496,12 +515,11 @@ impl Event {
             },
             "body": self.body,
             "isBase64Encoded": self.base64
-        });
-        self.parse(event)
+        })
     }
 
     /// A REST API (payload format 1.0) event, with repeated headers kept apart.
-    pub fn rest_api(&self) -> Request {
+    pub fn rest_api_json(&self) -> Value {
         let mut headers = serde_json::Map::new();
         let mut multi = serde_json::Map::new();
         for (name, value) in &self.headers {
@@ -510,7 +528,7 @@ impl Event {
             values.as_array_mut().unwrap().push(Value::String(value.clone()));
         }
         let resource = self.route_key.split_once(' ').map(|(_, path)| path).unwrap_or(&self.path);
-        let event = json!({
+        json!({
             "resource": resource,
             "path": self.path,
             "httpMethod": self.method,
@@ -534,8 +552,7 @@ impl Event {
             },
             "body": self.body,
             "isBase64Encoded": self.base64
-        });
-        self.parse(event)
+        })
     }
 
     fn parse(&self, event: Value) -> Request {

@@ -1,0 +1,40 @@
+//! Both endpoints on `http://127.0.0.1:$PORT` (default 3000), routed as API Gateway routes them,
+//! through the same handlers the Lambda binaries run. Configured like the functions, plus `PORT`.
+
+use std::sync::Arc;
+
+use lambda_http::{Error, tracing};
+use permissions_service::auth::jwt::JwtVerifier;
+use permissions_service::config::{ConfigError, optional, process_env};
+use permissions_service::local::api::LocalApi;
+use permissions_service::org_user_permissions::{OrgTables, OrgUserPermissions};
+use permissions_service::store;
+use permissions_service::user_add_permissions::{AdminTables, UserAddPermissions};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let port: u16 = match optional(&process_env, "PORT") {
+        None => 3000,
+        Some(port) => {
+            port.parse().map_err(|_| ConfigError { variable: "PORT", problem: "must be a TCP port number".into() })?
+        }
+    };
+    let org_tables = OrgTables::from_env(&process_env)?;
+    let admin_tables = AdminTables::from_env(&process_env)?;
+    let jwt = JwtVerifier::from_env(&process_env)?;
+    let client = store::client_from_env(&process_env).await?;
+    let api = LocalApi {
+        org: OrgUserPermissions::new(client.clone(), org_tables),
+        admin: UserAddPermissions::new(client, admin_tables, jwt),
+    };
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    tracing::info!("local-api listening on http://127.0.0.1:{port}");
+    Arc::new(api)
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

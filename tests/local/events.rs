@@ -1,0 +1,217 @@
+//! `events/`: HTTP API sample events for every documented outcome of both endpoints, for
+//! `cargo lambda invoke --data-file` and `sam local invoke -e`. Each file's name starts with the
+//! status it gets against the demo data; this module both keeps the files in step with the demo
+//! data (run with `UPDATE_EVENTS=1` to rewrite them) and replays every one of them.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use permissions_service::auth::jwt::JwtVerifier;
+use permissions_service::local::demo;
+use permissions_service::org_user_permissions::OrgTables;
+use serde_json::{Value, json};
+
+use crate::support::{Event, TestEnv, TestResponse};
+
+const ORG_DIR: &str = "org-user-permissions";
+const ADMIN_DIR: &str = "user-add-permissions";
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+fn org(user_uuid: &str, body: &Value) -> Event {
+    Event::org(user_uuid).token(demo::EDITOR_TOKEN).header("content-type", "application/json").body(&body.to_string())
+}
+
+fn admin(caller: &str, body: &Value) -> Event {
+    Event::admin().bearer(&demo::jwt_for(caller)).header("content-type", "application/json").body(&body.to_string())
+}
+
+fn hs256(claims: &Value) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(demo::JWT_SECRET.as_bytes())).unwrap()
+}
+
+/// (folder, file name, event) for every sample.
+fn samples() -> Vec<(&'static str, &'static str, Value)> {
+    let (p1, p2) = (demo::CATALOG[0].0, demo::CATALOG[1].0);
+    let seed_body = json!({ "permission_uuids": [p1, p2] });
+    let admin_body =
+        |user: &str, permissions: &[&str]| json!({ "payload": { "userId": user, "permissions": permissions } });
+    let seed_admin = admin_body(demo::ADMIN_TARGET, &["compass.dashboard.*", "compass.dashboard.overview"]);
+    let huge = "x".repeat(64 * 1024 + 1);
+    let none_jwt = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(json!({ "sub": demo::ADMIN, "exp": demo::JWT_EXPIRES_AT }).to_string())
+    );
+    let expired = hs256(&json!({ "sub": demo::ADMIN, "exp": 1_700_000_000 }));
+    let samples: Vec<(&str, &str, Event, bool)> = vec![
+        (
+            ORG_DIR,
+            "200-grant-seed-example",
+            org(demo::TARGET, &seed_body).set_header("content-type", "application/json; charset=utf-8"),
+            false,
+        ),
+        (
+            ORG_DIR,
+            "200-grant-without-trailing-slash",
+            org(demo::TARGET, &seed_body).path(&format!("/organizations/users/permissions/{}", demo::TARGET)),
+            false,
+        ),
+        (
+            ORG_DIR,
+            "200-duplicate-uuids",
+            org(demo::TARGET, &json!({ "permission_uuids": [p1, p1.to_uppercase()] })),
+            false,
+        ),
+        (ORG_DIR, "200-rest-api-v1", org(demo::TARGET, &seed_body), true),
+        (ORG_DIR, "400-invalid-user-uuid", org("not-a-uuid", &seed_body), false),
+        (ORG_DIR, "400-malformed-json", org(demo::TARGET, &json!(null)).body("{\"permission_uuids\": ["), false),
+        (ORG_DIR, "400-empty-permission-list", org(demo::TARGET, &json!({ "permission_uuids": [] })), false),
+        (
+            ORG_DIR,
+            "400-unknown-permission-uuid",
+            org(demo::TARGET, &json!({ "permission_uuids": ["00000000-0000-4000-8000-000000000000"] })),
+            false,
+        ),
+        (
+            ORG_DIR,
+            "401-missing-token",
+            Event::org(demo::TARGET).header("content-type", "application/json").body(&seed_body.to_string()),
+            false,
+        ),
+        (
+            ORG_DIR,
+            "401-unknown-token",
+            Event::org(demo::TARGET)
+                .token("no-such-token")
+                .header("content-type", "application/json")
+                .body(&seed_body.to_string()),
+            false,
+        ),
+        (
+            ORG_DIR,
+            "403-member-without-edit-right",
+            Event::org(demo::TARGET)
+                .token(demo::MEMBER_TOKEN)
+                .header("content-type", "application/json")
+                .body(&seed_body.to_string()),
+            false,
+        ),
+        (ORG_DIR, "404-user-of-another-org", org(demo::OUTSIDER, &seed_body), false),
+        (ORG_DIR, "404-missing-user", org("00000000-0000-4000-8000-00000000dead", &seed_body), false),
+        (ORG_DIR, "413-body-too-large", org(demo::TARGET, &json!(null)).body(&huge), false),
+        (
+            ORG_DIR,
+            "415-text-plain-body",
+            Event::org(demo::TARGET)
+                .token(demo::EDITOR_TOKEN)
+                .header("content-type", "text/plain")
+                .body(&seed_body.to_string()),
+            false,
+        ),
+        (ADMIN_DIR, "200-grant-seed-example", admin(demo::ADMIN, &seed_admin), false),
+        (
+            ADMIN_DIR,
+            "200-duplicate-permissions",
+            admin(demo::ADMIN, &admin_body(demo::ADMIN_TARGET, &["compass.users.*", "compass.users.*"])),
+            false,
+        ),
+        (ADMIN_DIR, "200-rest-api-v1", admin(demo::ADMIN, &seed_admin), true),
+        (
+            ADMIN_DIR,
+            "400-invalid-user-id",
+            admin(demo::ADMIN, &admin_body("not-an-object-id", &["compass.users.*"])),
+            false,
+        ),
+        (
+            ADMIN_DIR,
+            "400-invalid-permission",
+            admin(demo::ADMIN, &admin_body(demo::ADMIN_TARGET, &["Compass.Users"])),
+            false,
+        ),
+        (ADMIN_DIR, "400-not-json", admin(demo::ADMIN, &seed_admin).set_header("content-type", "text/plain"), false),
+        (
+            ADMIN_DIR,
+            "401-missing-token",
+            Event::admin().header("content-type", "application/json").body(&seed_admin.to_string()),
+            false,
+        ),
+        (
+            ADMIN_DIR,
+            "401-expired-token",
+            Event::admin().bearer(&expired).header("content-type", "application/json").body(&seed_admin.to_string()),
+            false,
+        ),
+        (
+            ADMIN_DIR,
+            "401-alg-none-token",
+            Event::admin().bearer(&none_jwt).header("content-type", "application/json").body(&seed_admin.to_string()),
+            false,
+        ),
+        (ADMIN_DIR, "403-non-admin", admin(demo::NON_ADMIN, &seed_admin), false),
+        (
+            ADMIN_DIR,
+            "404-missing-user",
+            admin(demo::ADMIN, &admin_body("000000000000000000000000", &["compass.users.*"])),
+            false,
+        ),
+        (ADMIN_DIR, "413-body-too-large", admin(demo::ADMIN, &json!(null)).body(&huge), false),
+    ];
+    samples
+        .into_iter()
+        .map(|(dir, name, event, rest)| {
+            let event = event.request_id(&format!("sample-{name}"));
+            (dir, name, if rest { event.rest_api_json() } else { event.http_api_json() })
+        })
+        .collect()
+}
+
+fn path_of(dir: &str, name: &str) -> PathBuf {
+    events_dir().join(dir).join(format!("{name}.json"))
+}
+
+#[test]
+fn the_sample_events_match_the_demo_data() {
+    let update = std::env::var_os("UPDATE_EVENTS").is_some();
+    for (dir, name, event) in samples() {
+        let path = path_of(dir, name);
+        let expected = serde_json::to_string_pretty(&event).unwrap() + "\n";
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &expected).unwrap();
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(actual == expected, "{} is stale: run `UPDATE_EVENTS=1 scripts/test events`", path.display());
+    }
+    for dir in [ORG_DIR, ADMIN_DIR] {
+        let on_disk = std::fs::read_dir(events_dir().join(dir)).unwrap().count();
+        let declared = samples().iter().filter(|(d, _, _)| *d == dir).count();
+        assert_eq!(on_disk, declared, "events/{dir} holds files no test declares");
+    }
+}
+
+#[tokio::test]
+async fn every_sample_event_gets_the_status_its_name_declares() {
+    for (dir, name, _) in samples() {
+        let text = std::fs::read_to_string(path_of(dir, name)).unwrap();
+        let env = TestEnv::with_jwt(JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap()).await;
+        let tables = OrgTables {
+            users: env.tables.users.clone(),
+            tokens: env.tables.tokens.clone(),
+            permissions: env.tables.permissions.clone(),
+            audit: env.tables.audit.clone(),
+        };
+        demo::seed(&env.client, &tables).await.unwrap();
+        let request = lambda_http::request::from_str(&text).expect("a valid API Gateway event");
+        let response = TestResponse::from(match dir {
+            ORG_DIR => env.org.handle(request).await,
+            _ => env.admin.handle(request).await,
+        });
+        let declared: u16 = name[..3].parse().unwrap();
+        assert_eq!(response.status, declared, "events/{dir}/{name}.json answered {:?}", response.body);
+    }
+}

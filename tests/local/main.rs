@@ -1,0 +1,9 @@
+//! The local run: `template.yaml` as the one source of the tables, the sample events in
+//! `events/`, and `local-api` over real HTTP, all on DynamoDB Local with the demo data.
+
+#[path = "../endpoints/support.rs"]
+mod support;
+
+mod events;
+mod local_api;
+mod template_tables;
