@@ -41,6 +41,17 @@ pub fn required(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str
     }
 }
 
+/// A value taken exactly as set (a secret's surrounding spaces are part of it); blank is unset.
+pub fn required_verbatim(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<String, ConfigError> {
+    match lookup(variable) {
+        Some(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(ConfigError { variable, problem: "is not set".into() }),
+    }
+}
+
 /// A value that may be absent; blank counts as absent so an empty template parameter means "unset".
 pub fn optional(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Option<String> {
     lookup(variable).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty())

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod backoff;
 pub mod body;
 pub mod config;
+pub mod deadline;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod org_user_permissions;

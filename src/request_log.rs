@@ -1,7 +1,37 @@
-//! The one log line per request: request id, endpoint, status, outcome and latency.
-//! Nothing from the `Authorization` header ever reaches a log field.
+//! Logging: the subscriber every binary installs, and the one log line per request (request id,
+//! endpoint, status, outcome, latency). Nothing from the `Authorization` header reaches a log.
 
+use std::str::FromStr;
 use std::time::Duration;
+
+use tracing::Level;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::fmt;
+use tracing_subscriber::prelude::*;
+
+/// Like lambda_http's default subscriber (Lambda's `AWS_LAMBDA_LOG_FORMAT=JSON` and
+/// `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO), with two differences: lambda_runtime's
+/// TRACE events are dropped whatever the level, because they print each raw event with its
+/// `Authorization` header; and no ANSI colours, which CloudWatch would show as garbage.
+pub fn init() {
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|level| LevelFilter::from_str(&level).ok())
+        .unwrap_or(LevelFilter::INFO);
+    let levels = EnvFilter::builder().with_default_directive(level.into()).from_env_lossy();
+    let no_raw_events = filter_fn(|metadata| !is_raw_event_dump(metadata.target(), *metadata.level()));
+    let text = (!json).then(|| fmt::layer().with_target(false).without_time().with_ansi(false));
+    let json = json.then(|| fmt::layer().json().with_target(false).without_time().with_ansi(false));
+    tracing_subscriber::registry().with(levels).with(no_raw_events).with(text).with(json).init();
+}
+
+fn is_raw_event_dump(target: &str, level: Level) -> bool {
+    level == Level::TRACE && target.starts_with("lambda_runtime")
+}
 
 pub fn completed(endpoint: &'static str, request_id: &str, status: u16, outcome: &'static str, latency: Duration) {
     let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
@@ -15,4 +45,16 @@ pub fn completed(endpoint: &'static str, request_id: &str, status: u16, outcome:
 /// A backend failure, with its detail, tied to the request by its id.
 pub fn backend_failure(endpoint: &'static str, request_id: &str, error: &crate::store::StoreError) {
     tracing::error!(request_id, endpoint, error = %error, "backend failure");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lambda_runtime_trace_is_dropped() {
+        assert!(is_raw_event_dump("lambda_runtime::layers::api_response", Level::TRACE));
+        assert!(!is_raw_event_dump("lambda_runtime::runtime", Level::DEBUG));
+        assert!(!is_raw_event_dump("permissions_service::request_log", Level::TRACE));
+    }
 }

@@ -7,7 +7,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::Deserialize;
 
-use crate::config::{ConfigError, optional, required};
+use crate::config::{ConfigError, optional, required_verbatim};
 
 /// Shortest accepted secret: RFC 7518 asks for a key at least as long as the HS256 output.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -41,7 +41,7 @@ struct Claims {
 impl JwtVerifier {
     /// `JWT_SECRET` (at least 32 bytes), optional `JWT_ISSUER` and `JWT_AUDIENCE`.
     pub fn from_env(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let secret = required(lookup, "JWT_SECRET")?;
+        let secret = required_verbatim(lookup, "JWT_SECRET")?;
         Self::new(secret.as_bytes(), optional(lookup, "JWT_ISSUER"), optional(lookup, "JWT_AUDIENCE"))
     }
 
@@ -95,6 +95,18 @@ mod tests {
         let missing = JwtVerifier::from_env(&|_| None).unwrap_err();
         assert_eq!(missing.variable, "JWT_SECRET");
         assert!(JwtVerifier::new(&[b'k'; MIN_SECRET_BYTES], None, None).is_ok());
+    }
+
+    #[test]
+    fn the_secret_is_used_exactly_as_set() {
+        let padded = " 0123456789abcdef0123456789abcde ";
+        let verifier = JwtVerifier::from_env(&|name: &str| (name == "JWT_SECRET").then(|| padded.to_owned())).unwrap();
+        let claims = serde_json::json!({ "sub": "u", "exp": jsonwebtoken::get_current_timestamp() + 60 });
+        let header = jsonwebtoken::Header::new(Algorithm::HS256);
+        let sign =
+            |key: &str| jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()));
+        assert_eq!(verifier.verify(&sign(padded).unwrap()), Ok("u".to_owned()));
+        assert!(verifier.verify(&sign(padded.trim()).unwrap()).is_err());
     }
 
     #[test]

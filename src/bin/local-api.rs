@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
-use lambda_http::{Error, tracing};
+use lambda_http::Error;
 use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::config::{ConfigError, optional, process_env};
 use permissions_service::local::api::LocalApi;
 use permissions_service::org_user_permissions::{OrgTables, OrgUserPermissions};
-use permissions_service::store;
 use permissions_service::user_add_permissions::{AdminTables, UserAddPermissions};
+use permissions_service::{request_log, store};
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    request_log::init();
     let port: u16 = match optional(&process_env, "PORT") {
         None => 3000,
         Some(port) => {

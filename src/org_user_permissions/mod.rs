@@ -6,7 +6,8 @@
 //! one conditional write (404 when the target is missing or in another organization).
 //!
 //! DynamoDB round trips on success: token GetItem, caller GetItem, TransactWriteItems, plus one
-//! BatchGetItem while any uuid involved is not yet in the warm catalog cache.
+//! BatchGetItem while any uuid involved is not yet in the warm catalog cache. The cache never
+//! authorizes alone: the transaction re-checks the caller's right and its catalog entry.
 
 pub mod errors;
 pub mod request;
@@ -22,12 +23,13 @@ use self::errors::{FieldErrors, OrgError};
 use crate::auth::{Credentials, api_token, credentials};
 use crate::config::{ConfigError, process_env, table_name};
 use crate::response::json_response;
+use crate::store::StoreError;
 use crate::store::catalog::Catalog;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
 use crate::store::tokens::Tokens;
 use crate::store::users::{UserRecord, Users};
 use crate::store::{self};
-use crate::{body, request_log, routing};
+use crate::{body, deadline, request_log, routing};
 
 /// The binary's name, used in logs and in audit records.
 pub const ENDPOINT: &str = "org-user-permissions";
@@ -73,8 +75,8 @@ impl OrgUserPermissions {
         Self {
             tokens: Tokens::new(client.clone(), tables.tokens),
             users: Users::new(client.clone(), tables.users.clone()),
-            catalog: Catalog::new(client.clone(), tables.permissions),
-            grants: Grants::new(client, tables.users, tables.audit),
+            catalog: Catalog::new(client.clone(), tables.permissions.clone()),
+            grants: Grants::new(client, tables.users, tables.audit).with_catalog(tables.permissions),
         }
     }
 
@@ -89,7 +91,14 @@ impl OrgUserPermissions {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = routing::request_id(&request);
-        let (response, status, outcome) = match self.process(&request, &request_id).await {
+        let budget = deadline::budget(&request);
+        let outcome = tokio::time::timeout(budget, self.process(&request, &request_id)).await.unwrap_or_else(|_| {
+            Err(OrgError::Backend(StoreError::new(
+                "request",
+                format!("no answer within the {} ms budget", budget.as_millis()),
+            )))
+        });
+        let (response, status, outcome) = match outcome {
             Ok(granted) => (json_response(200, &granted), 200, "granted"),
             Err(error) => {
                 if let OrgError::Backend(failure) = &error {
@@ -133,7 +142,7 @@ impl OrgUserPermissions {
 
         let grant = Grant {
             caller_id: &caller.user_id,
-            caller_right: CallerRight::OrgEditor { org_uuid, right_uuid },
+            caller_right: CallerRight::OrgEditor { org_uuid, right_uuid, codename: EDIT_ORG_USERS },
             target_user_id: &wanted.target_user_uuid,
             permissions: &wanted.permission_uuids,
             endpoint: ENDPOINT,

@@ -1,7 +1,11 @@
 //! The grant: ONE `TransactWriteItems` that set-adds the permissions to the target (conditional on
 //! the target existing and being in scope), writes the audit record, and re-checks the caller's
-//! right. Either all of it lands or none of it does; a failed condition is an answer (404, 403,
-//! 401), never a partial write.
+//! right (and, for the org endpoint, that the right's catalog entry still says `edit_org_users`,
+//! so a warm process's catalog cache never authorizes on its own). Either all of it lands or none
+//! of it does; a failed condition is an answer (404, 403, 401), never a partial write.
+//!
+//! The SDK gives each call a `ClientRequestToken` and reuses it on its own retries, so a retry of
+//! an attempt that did commit is answered as that commit, not evaluated again.
 
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
@@ -13,6 +17,7 @@ use aws_sdk_dynamodb::types::{
     Update,
 };
 
+use super::catalog::{CODENAME, PERMISSION_UUID};
 use super::users::{ADMIN_ROLE, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
 use super::{StoreError, string_attribute};
 use crate::backoff::full_jitter;
@@ -22,14 +27,15 @@ pub const AUDIT_USER_ID: &str = "user_id";
 pub const AUDIT_EVENT_ID: &str = "event_id";
 
 /// Attempts at a transaction DynamoDB cancelled for a transient reason (a concurrent transaction
-/// on the same user, throttling). Together with the backoff this bounds the retrying to ~1.5 s.
+/// on the same user, throttling). The backoff between them adds up to 1.3 s at most.
 const TRANSIENT_ATTEMPTS: u32 = 8;
 
 /// What the caller must still hold when the write commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallerRight<'a> {
-    /// Org endpoint: the caller is in `org_uuid` and holds the permission `right_uuid`.
-    OrgEditor { org_uuid: &'a str, right_uuid: &'a str },
+    /// Org endpoint: the caller is in `org_uuid` and holds `right_uuid`, whose catalog codename
+    /// is `codename`.
+    OrgEditor { org_uuid: &'a str, right_uuid: &'a str, codename: &'a str },
     /// Admin endpoint: the caller's `role` is `admin`.
     Admin,
 }
@@ -37,7 +43,7 @@ pub enum CallerRight<'a> {
 impl CallerRight<'_> {
     fn is_held_by(&self, user: &UserRecord) -> bool {
         match self {
-            CallerRight::OrgEditor { org_uuid, right_uuid } => {
+            CallerRight::OrgEditor { org_uuid, right_uuid, .. } => {
                 user.org_uuid.as_deref() == Some(*org_uuid) && user.permissions.iter().any(|p| p == right_uuid)
             }
             CallerRight::Admin => user.is_admin(),
@@ -75,19 +81,34 @@ pub struct Grants {
     client: Client,
     users_table: String,
     audit_table: String,
+    /// The permission catalog, for [`CallerRight::OrgEditor`] grants.
+    catalog_table: Option<String>,
+}
+
+/// Where each condition sits among the transaction's items, to read its cancellation reason.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    caller: Option<usize>,
+    catalog: Option<usize>,
+    target: usize,
 }
 
 impl Grants {
     pub fn new(client: Client, users_table: String, audit_table: String) -> Self {
-        Self { client, users_table, audit_table }
+        Self { client, users_table, audit_table, catalog_table: None }
+    }
+
+    /// Grants whose right comes from the catalog re-check that entry in the transaction.
+    pub fn with_catalog(mut self, catalog_table: String) -> Self {
+        self.catalog_table = Some(catalog_table);
+        self
     }
 
     pub async fn grant(&self, grant: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
         let event_id = uuid::Uuid::now_v7().to_string();
         // Built once: retries resend the identical request, and the same event id makes a retry
         // of a write that did land idempotent (ADD of a set and a Put of the same item).
-        let items = self.transact_items(grant, &event_id)?;
-        let self_grant = grant.caller_id == grant.target_user_id;
+        let (items, layout) = self.transact_items(grant, &event_id)?;
         let started = Instant::now();
         for attempt in 0..TRANSIENT_ATTEMPTS {
             let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
@@ -100,7 +121,7 @@ impl Grants {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             };
             let reasons = cancelled.cancellation_reasons();
-            if let Some(outcome) = classify(reasons, grant, self_grant) {
+            if let Some(outcome) = classify(reasons, grant, layout) {
                 return Ok(outcome);
             }
             if !reasons.iter().any(is_transient) {
@@ -119,10 +140,15 @@ impl Grants {
         ))
     }
 
-    fn transact_items(&self, grant: &Grant<'_>, event_id: &str) -> Result<Vec<TransactWriteItem>, StoreError> {
+    fn transact_items(
+        &self,
+        grant: &Grant<'_>,
+        event_id: &str,
+    ) -> Result<(Vec<TransactWriteItem>, Layout), StoreError> {
         let build_error = |error| StoreError::sdk("TransactWriteItems (building the request)", &error);
         let self_grant = grant.caller_id == grant.target_user_id;
-        let mut items = Vec::with_capacity(3);
+        let mut items = Vec::with_capacity(4);
+        let mut layout = Layout { caller: None, catalog: None, target: 0 };
 
         let (right_condition, right_values) = caller_right_condition(&grant.caller_right);
         if !self_grant {
@@ -140,7 +166,24 @@ impl Grants {
             for (placeholder, attribute) in right_attribute_names(&grant.caller_right) {
                 check = check.expression_attribute_names(placeholder, attribute);
             }
+            layout.caller = Some(items.len());
             items.push(TransactWriteItem::builder().condition_check(check.build().map_err(build_error)?).build());
+        }
+
+        if let CallerRight::OrgEditor { right_uuid, codename, .. } = grant.caller_right {
+            let table = self.catalog_table.as_deref().ok_or_else(|| {
+                StoreError::new("TransactWriteItems (building the request)", "an org grant needs the catalog table")
+            })?;
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .key(PERMISSION_UUID, string_attribute(right_uuid))
+                .condition_expression("#codename = :codename")
+                .expression_attribute_names("#codename", CODENAME)
+                .expression_attribute_values(":codename", string_attribute(codename))
+                .build()
+                .map_err(build_error)?;
+            layout.catalog = Some(items.len());
+            items.push(TransactWriteItem::builder().condition_check(check).build());
         }
 
         // DynamoDB rejects two operations on one item in a transaction, so a self-grant folds the
@@ -171,6 +214,7 @@ impl Grants {
             }
         }
         let update = update.condition_expression(condition).build().map_err(build_error)?;
+        layout.target = items.len();
         items.push(TransactWriteItem::builder().update(update).build());
 
         let put = Put::builder()
@@ -179,13 +223,13 @@ impl Grants {
             .build()
             .map_err(build_error)?;
         items.push(TransactWriteItem::builder().put(put).build());
-        Ok(items)
+        Ok((items, layout))
     }
 }
 
 fn caller_right_condition(right: &CallerRight<'_>) -> (String, Vec<(&'static str, AttributeValue)>) {
     match right {
-        CallerRight::OrgEditor { org_uuid, right_uuid } => (
+        CallerRight::OrgEditor { org_uuid, right_uuid, .. } => (
             "#org_uuid = :caller_org AND contains(#permissions, :right)".to_owned(),
             vec![(":caller_org", string_attribute(org_uuid)), (":right", string_attribute(right_uuid))],
         ),
@@ -225,23 +269,27 @@ fn is_transient(reason: &CancellationReason) -> bool {
     )
 }
 
-/// Turns failed conditions into answers. The caller's check comes first in the transaction and
-/// wins: a caller without the right learns nothing about the target. `None` means no condition
-/// failed (the cancellation was transient or unexpected).
-fn classify(reasons: &[CancellationReason], grant: &Grant<'_>, self_grant: bool) -> Option<GrantOutcome> {
-    let failed = |reason: &CancellationReason| reason.code() == Some(CONDITION_FAILED);
-    let (caller_reason, target_reason) =
-        if self_grant { (None, reasons.first()) } else { (reasons.first(), reasons.get(1)) };
-    if let Some(reason) = caller_reason.filter(|reason| failed(reason)) {
+/// Turns failed conditions into answers. The caller's checks win over the target's: a caller
+/// without the right learns nothing about the target. `None` means no condition failed (the
+/// cancellation was transient or unexpected).
+fn classify(reasons: &[CancellationReason], grant: &Grant<'_>, layout: Layout) -> Option<GrantOutcome> {
+    let failed = |index: Option<usize>| {
+        index.and_then(|index| reasons.get(index)).filter(|reason| reason.code() == Some(CONDITION_FAILED))
+    };
+    if let Some(reason) = failed(layout.caller) {
         return Some(match reason.item() {
             None => GrantOutcome::CallerUnknown,
             Some(_) => GrantOutcome::CallerForbidden,
         });
     }
-    let reason = target_reason.filter(|reason| failed(reason))?;
-    if !self_grant {
+    if failed(layout.catalog).is_some() {
+        return Some(GrantOutcome::CallerForbidden);
+    }
+    let reason = failed(Some(layout.target))?;
+    if layout.caller.is_some() {
         return Some(GrantOutcome::TargetNotFound);
     }
+    // A self-grant: the target's condition carried the caller's right too.
     Some(match reason.item().and_then(UserRecord::from_item) {
         None => GrantOutcome::CallerUnknown,
         Some(caller) if !grant.caller_right.is_held_by(&caller) => GrantOutcome::CallerForbidden,

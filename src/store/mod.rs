@@ -19,8 +19,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::config::{ConfigError, optional};
 
-/// Deadlines for every DynamoDB call, kept well under the function timeout in `template.yaml`
-/// so a stalled backend yields our own 500 rather than a Lambda timeout (a 502/504 to callers).
+/// Deadlines for every DynamoDB call. The whole request has its own budget too (`deadline`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);

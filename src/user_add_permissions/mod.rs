@@ -23,10 +23,11 @@ use crate::auth::jwt::JwtVerifier;
 use crate::auth::{Credentials, credentials};
 use crate::config::{ConfigError, process_env, table_name};
 use crate::response::json_response;
+use crate::store::StoreError;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
 use crate::store::users::Users;
 use crate::store::{self};
-use crate::{body, request_log, routing};
+use crate::{body, deadline, request_log, routing};
 
 /// The binary's name, used in logs and in audit records.
 pub const ENDPOINT: &str = "user-add-permissions";
@@ -83,7 +84,14 @@ impl UserAddPermissions {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let request_id = routing::request_id(&request);
-        let (response, status, outcome) = match self.process(&request, &request_id).await {
+        let budget = deadline::budget(&request);
+        let outcome = tokio::time::timeout(budget, self.process(&request, &request_id)).await.unwrap_or_else(|_| {
+            Err(AdminError::Backend(StoreError::new(
+                "request",
+                format!("no answer within the {} ms budget", budget.as_millis()),
+            )))
+        });
+        let (response, status, outcome) = match outcome {
             Ok(()) => (json_response(200, &Success { message: SUCCESS_MESSAGE, data: Empty {} }), 200, "granted"),
             Err(error) => {
                 if let AdminError::Backend(failure) = &error {

@@ -2,9 +2,9 @@
 //! DynamoDB Local (started once for this test binary, on a free port; every test has its own
 //! tables, so tests run in parallel).
 
+mod backend_faults;
 mod concurrency;
 mod org_user_permissions;
 mod startup;
 mod support;
-mod transaction_retries;
 mod user_add_permissions;

@@ -270,6 +270,16 @@ async fn a_revoked_caller_is_refused_on_its_very_next_request() {
 }
 
 #[tokio::test]
+async fn the_warm_catalog_cache_never_authorizes_on_its_own() {
+    let env = org_world().await;
+    env.org_grants(grant(TARGET, &[P1]).http_api()).await;
+    // The right's catalog entry changes after this process cached it.
+    env.put_permission(EDIT_RIGHT, "view_users").await;
+    let response = env.org_refuses(grant(TARGET, &[P2]).http_api(), 403).await;
+    assert_eq!(response.body, json!({ "detail": "You do not have permission to perform this action." }));
+}
+
+#[tokio::test]
 async fn a_missing_target_is_404_and_is_not_created() {
     let env = org_world().await;
     let missing = "f0000000-0000-4000-8000-00000000000f";

@@ -95,15 +95,22 @@ fn start_dynamodb_local() -> DynamoLocal {
     DynamoLocal { endpoint: format!("http://127.0.0.1:{port}"), _lifeline: lifeline }
 }
 
-pub fn client() -> Client {
-    let local = DYNAMO_LOCAL.get_or_init(start_dynamodb_local);
-    let config = aws_sdk_dynamodb::Config::builder()
+/// The shared DynamoDB Local's URL, starting it on first use.
+pub fn endpoint() -> &'static str {
+    &DYNAMO_LOCAL.get_or_init(start_dynamodb_local).endpoint
+}
+
+/// A client configuration for the shared DynamoDB Local, to extend (with interceptors, say).
+pub fn client_config() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(&local.endpoint)
+        .endpoint_url(endpoint())
         .credentials_provider(Credentials::new("local", "local", None, None, "dynamodb-local"))
-        .build();
-    Client::from_conf(config)
+}
+
+pub fn client() -> Client {
+    Client::from_conf(client_config().build())
 }
 
 /// Waits until DynamoDB Local answers a signed request, not just a TCP connect.
@@ -183,7 +190,11 @@ impl TestEnv {
     }
 
     pub async fn with_jwt(jwt: JwtVerifier) -> Self {
-        let client = client();
+        Self::with_client(client(), jwt).await
+    }
+
+    /// Fresh tables, and both endpoints using `client`.
+    pub async fn with_client(client: Client, jwt: JwtVerifier) -> Self {
         ready(&client).await;
         let tables = create_tables(&client).await;
         Self::over(client, tables, jwt)
@@ -553,6 +564,15 @@ impl Event {
             "body": self.body,
             "isBase64Encoded": self.base64
         })
+    }
+
+    /// An HTTP API event whose Lambda invocation must end `remaining` from now.
+    pub fn http_api_with_deadline_in(&self, remaining: Duration) -> Request {
+        let request = self.http_api();
+        let mut context = request.lambda_context();
+        context.deadline =
+            u64::try_from((SystemTime::now() + remaining).duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap();
+        request.with_lambda_context(context)
     }
 
     fn parse(&self, event: Value) -> Request {
