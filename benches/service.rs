@@ -1,0 +1,578 @@
+//! The service's cost per request, measured on this machine against DynamoDB Local:
+//!
+//!     cargo bench --features local --bench service
+//!
+//! 1. warm latency through each handler, interleaved with the same DynamoDB calls made directly
+//!    with the SDK: the difference is the handler's own overhead;
+//! 2. DynamoDB round trips per successful request, counted by an SDK interceptor;
+//! 3. cold start of each release binary: exec to its first poll of a stub Lambda Runtime API,
+//!    then its first and later requests; and its peak RSS over 1000 requests;
+//! 4. release binary sizes;
+//! 5. local-api throughput under 16 concurrent keep-alive clients.
+//!
+//! Prints a Markdown report; docs/performance.md keeps the latest one.
+
+#[path = "../tests/endpoints/support.rs"]
+#[allow(unused_imports)]
+mod support;
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use lambda_http::Request;
+use permissions_service::auth::api_token::token_hash;
+use permissions_service::auth::jwt::JwtVerifier;
+use permissions_service::local::api::LocalApi;
+use permissions_service::local::demo;
+use permissions_service::org_user_permissions::{OrgTables, OrgUserPermissions};
+use permissions_service::user_add_permissions::{AdminTables, UserAddPermissions};
+use serde_json::json;
+use support::{Event, TestEnv};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const WARMUP: usize = 200;
+const SAMPLES: usize = 2000;
+const COLD_STARTS: usize = 20;
+const RSS_REQUESTS: usize = 1000;
+const CLIENTS: usize = 16;
+const THROUGHPUT_REQUESTS: usize = 4000;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(run());
+}
+
+/// Counts HTTP attempts the SDK sends: DynamoDB round trips, retries included.
+#[derive(Debug, Clone, Default)]
+struct RoundTrips(Arc<AtomicUsize>);
+
+impl Intercept for RoundTrips {
+    fn name(&self) -> &'static str {
+        "RoundTrips"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl RoundTrips {
+    fn take(&self) -> usize {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+}
+
+struct Percentiles {
+    p50: Duration,
+    p99: Duration,
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> Percentiles {
+    samples.sort();
+    let at = |q: usize| samples[(samples.len() * q / 100).min(samples.len() - 1)];
+    Percentiles { p50: at(50), p99: at(99) }
+}
+
+fn us(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+fn tables_of(env: &TestEnv) -> OrgTables {
+    OrgTables {
+        users: env.tables.users.clone(),
+        tokens: env.tables.tokens.clone(),
+        permissions: env.tables.permissions.clone(),
+        audit: env.tables.audit.clone(),
+    }
+}
+
+fn demo_jwt_verifier() -> JwtVerifier {
+    JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap()
+}
+
+fn org_event() -> Event {
+    Event::org(demo::TARGET)
+        .token(demo::EDITOR_TOKEN)
+        .json(&json!({ "permission_uuids": [demo::CATALOG[0].0, demo::CATALOG[1].0] }))
+}
+
+fn admin_event() -> Event {
+    Event::admin().bearer(&demo::jwt_for(demo::ADMIN)).json(&json!({ "payload": {
+        "userId": demo::ADMIN_TARGET, "permissions": ["compass.dashboard.*", "compass.dashboard.overview"] } }))
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+/// The grant transaction, written out with the SDK: the baseline the handler is measured against.
+async fn direct_transaction(
+    client: &Client,
+    tables: &OrgTables,
+    caller_check: ConditionCheck,
+    update: Update,
+    permissions: &[&str],
+) {
+    let audit = Put::builder()
+        .table_name(&tables.audit)
+        .item("user_id", s("bench"))
+        .item("event_id", s(&uuid::Uuid::now_v7().to_string()))
+        .item("permissions", AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()))
+        .build()
+        .unwrap();
+    client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().condition_check(caller_check).build())
+        .transact_items(TransactWriteItem::builder().update(update).build())
+        .transact_items(TransactWriteItem::builder().put(audit).build())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn direct_org(client: &Client, tables: &OrgTables, hash: &str) {
+    client.get_item().table_name(&tables.tokens).key("token_hash", s(hash)).consistent_read(true).send().await.unwrap();
+    client
+        .get_item()
+        .table_name(&tables.users)
+        .key("user_id", s(demo::EDITOR))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let permissions = [demo::CATALOG[0].0, demo::CATALOG[1].0];
+    let check = ConditionCheck::builder()
+        .table_name(&tables.users)
+        .key("user_id", s(demo::EDITOR))
+        .condition_expression("attribute_exists(user_id) AND org_uuid = :org AND contains(#p, :right)")
+        .expression_attribute_names("#p", "permissions")
+        .expression_attribute_values(":org", s(demo::ORG))
+        .expression_attribute_values(":right", s(demo::EDIT_ORG_USERS))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .unwrap();
+    let update = Update::builder()
+        .table_name(&tables.users)
+        .key("user_id", s(demo::TARGET))
+        .update_expression("ADD #p :granted")
+        .condition_expression("attribute_exists(user_id) AND org_uuid = :org")
+        .expression_attribute_names("#p", "permissions")
+        .expression_attribute_values(
+            ":granted",
+            AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
+        )
+        .expression_attribute_values(":org", s(demo::ORG))
+        .build()
+        .unwrap();
+    direct_transaction(client, tables, check, update, &permissions).await;
+}
+
+async fn direct_admin(client: &Client, tables: &OrgTables) {
+    let permissions = ["compass.dashboard.*", "compass.dashboard.overview"];
+    let check = ConditionCheck::builder()
+        .table_name(&tables.users)
+        .key("user_id", s(demo::ADMIN))
+        .condition_expression("attribute_exists(user_id) AND #role = :admin")
+        .expression_attribute_names("#role", "role")
+        .expression_attribute_values(":admin", s("admin"))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .unwrap();
+    let update = Update::builder()
+        .table_name(&tables.users)
+        .key("user_id", s(demo::ADMIN_TARGET))
+        .update_expression("ADD #p :granted")
+        .condition_expression("attribute_exists(user_id)")
+        .expression_attribute_names("#p", "permissions")
+        .expression_attribute_values(
+            ":granted",
+            AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
+        )
+        .build()
+        .unwrap();
+    direct_transaction(client, tables, check, update, &permissions).await;
+}
+
+struct WarmResult {
+    handler: Percentiles,
+    direct: Percentiles,
+    round_trips_cold_cache: usize,
+    round_trips_warm: usize,
+}
+
+/// Handler and direct SDK calls alternate, so drift in DynamoDB Local hits both alike.
+async fn warm_latency(org_endpoint: bool) -> WarmResult {
+    let counter = RoundTrips::default();
+    let client = Client::from_conf(support::client_config().interceptor(counter.clone()).build());
+    let env = TestEnv::with_client(client.clone(), demo_jwt_verifier()).await;
+    let tables = tables_of(&env);
+    demo::seed(&client, &tables).await.unwrap();
+    let hash = token_hash(demo::EDITOR_TOKEN);
+    let request = || -> Request { if org_endpoint { org_event().http_api() } else { admin_event().http_api() } };
+    let call = |request: Request| async {
+        let response = if org_endpoint { env.org.handle(request).await } else { env.admin.handle(request).await };
+        assert_eq!(response.status(), 200, "{:?}", response.body());
+    };
+
+    counter.take();
+    call(request()).await;
+    let round_trips_cold_cache = counter.take();
+    call(request()).await;
+    let round_trips_warm = counter.take();
+
+    let mut handler = Vec::with_capacity(SAMPLES);
+    let mut direct = Vec::with_capacity(SAMPLES);
+    for round in 0..WARMUP + SAMPLES {
+        let prepared = request();
+        let started = Instant::now();
+        call(prepared).await;
+        let handler_time = started.elapsed();
+        let started = Instant::now();
+        if org_endpoint {
+            direct_org(&client, &tables, &hash).await;
+        } else {
+            direct_admin(&client, &tables).await;
+        }
+        let direct_time = started.elapsed();
+        if round >= WARMUP {
+            handler.push(handler_time);
+            direct.push(direct_time);
+        }
+    }
+    WarmResult { handler: percentiles(handler), direct: percentiles(direct), round_trips_cold_cache, round_trips_warm }
+}
+
+/// A stub of the Lambda Runtime API: hands out queued events, records when each is polled for
+/// and when its response arrives.
+#[derive(Default)]
+struct RuntimeStub {
+    events: Mutex<VecDeque<String>>,
+    polls: Mutex<Vec<Instant>>,
+    responses: Mutex<Vec<(Instant, u16)>>,
+}
+
+impl RuntimeStub {
+    async fn answer(self: Arc<Self>, request: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+        let path = request.uri().path().to_owned();
+        if path.ends_with("/invocation/next") {
+            self.polls.lock().unwrap().push(Instant::now());
+            let next = self.events.lock().unwrap().pop_front();
+            let Some(event) = next else {
+                // No more work: hold the poll open until the process is stopped.
+                return std::future::pending().await;
+            };
+            let count = self.polls.lock().unwrap().len();
+            let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() + 60_000;
+            return hyper::Response::builder()
+                .header("lambda-runtime-aws-request-id", format!("bench-{count}"))
+                .header("lambda-runtime-deadline-ms", deadline.to_string())
+                .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+                .body(Full::new(Bytes::from(event)))
+                .unwrap();
+        }
+        let body = request.into_body().collect().await.map(|body| body.to_bytes()).unwrap_or_default();
+        let status = if path.ends_with("/response") {
+            serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|response| response["statusCode"].as_u64())
+                .unwrap_or(0) as u16
+        } else {
+            eprintln!("runtime error report at {path}: {}", String::from_utf8_lossy(&body));
+            0
+        };
+        self.responses.lock().unwrap().push((Instant::now(), status));
+        hyper::Response::builder().status(202).body(Full::new(Bytes::new())).unwrap()
+    }
+
+    async fn serve(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let stub = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let stub = stub.clone();
+                    async move { Ok::<_, Infallible>(stub.answer(request).await) }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    }
+}
+
+struct ProcessRun {
+    init: Duration,
+    first: Duration,
+    warm: Vec<Duration>,
+    peak_rss_kib: u64,
+}
+
+/// Starts the binary against a fresh stub, feeds it `requests` events, and stops it.
+async fn run_binary(binary: &str, env_vars: &HashMap<&str, String>, event: &str, requests: usize) -> ProcessRun {
+    let stub = Arc::new(RuntimeStub::default());
+    stub.events.lock().unwrap().extend(std::iter::repeat_n(event.to_owned(), requests));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(stub.clone().serve(listener));
+
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .env_clear()
+        .envs(env_vars.iter().map(|(key, value)| (*key, value.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", &address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the release binary starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while stub.responses.lock().unwrap().len() < requests {
+        assert!(Instant::now() < deadline, "{binary} did not answer {requests} requests in time");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let peak_rss_kib = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0);
+    child.kill().ok();
+    child.wait().ok();
+    server.abort();
+
+    let polls = stub.polls.lock().unwrap().clone();
+    let responses = stub.responses.lock().unwrap().clone();
+    assert!(responses.iter().all(|(_, status)| *status == 200), "{binary}: not every response was a 200");
+    let warm = (1..requests).map(|index| responses[index].0 - polls[index]).collect();
+    ProcessRun { init: polls[0] - started, first: responses[0].0 - polls[0], warm, peak_rss_kib }
+}
+
+struct ColdResult {
+    init: Percentiles,
+    first: Percentiles,
+    warm: Percentiles,
+    peak_rss_kib: u64,
+}
+
+async fn cold_starts(binary: &str, org_endpoint: bool) -> ColdResult {
+    let env = TestEnv::with_jwt(demo_jwt_verifier()).await;
+    let tables = tables_of(&env);
+    demo::seed(&env.client, &tables).await.unwrap();
+    let env_vars: HashMap<&str, String> = HashMap::from([
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "bench".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench".into()),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".into()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "bench".into()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+        ("DYNAMODB_ENDPOINT", support::endpoint().to_owned()),
+        ("USERS_TABLE", tables.users.clone()),
+        ("TOKENS_TABLE", tables.tokens.clone()),
+        ("PERMISSIONS_TABLE", tables.permissions.clone()),
+        ("AUDIT_TABLE", tables.audit.clone()),
+        ("JWT_SECRET", demo::JWT_SECRET.into()),
+    ]);
+    let event = if org_endpoint { org_event() } else { admin_event() }.http_api_json().to_string();
+    let (mut init, mut first, mut warm) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..COLD_STARTS {
+        let run = run_binary(binary, &env_vars, &event, 3).await;
+        init.push(run.init);
+        first.push(run.first);
+        warm.extend(run.warm);
+    }
+    let long_run = run_binary(binary, &env_vars, &event, RSS_REQUESTS).await;
+    ColdResult {
+        init: percentiles(init),
+        first: percentiles(first),
+        warm: percentiles(warm),
+        peak_rss_kib: long_run.peak_rss_kib,
+    }
+}
+
+struct Throughput {
+    requests_per_second: f64,
+    latency: Percentiles,
+}
+
+/// Reads one HTTP/1.1 response off a keep-alive connection; answers its status.
+async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> u16 {
+    buffer.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0);
+            while buffer.len() < end + 4 + length {
+                let read = stream.read(&mut chunk).await.unwrap();
+                assert!(read > 0, "connection closed mid-response");
+                buffer.extend_from_slice(&chunk[..read]);
+            }
+            return head.split(' ').nth(1).and_then(|status| status.parse().ok()).unwrap_or(0);
+        }
+        let read = stream.read(&mut chunk).await.unwrap();
+        assert!(read > 0, "connection closed before a response");
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+}
+
+async fn local_api_throughput(org_endpoint: bool) -> Throughput {
+    let env = TestEnv::with_jwt(demo_jwt_verifier()).await;
+    let tables = tables_of(&env);
+    demo::seed(&env.client, &tables).await.unwrap();
+    let api = LocalApi {
+        org: OrgUserPermissions::new(env.client.clone(), tables.clone()),
+        admin: UserAddPermissions::new(
+            env.client.clone(),
+            AdminTables { users: tables.users.clone(), audit: tables.audit.clone() },
+            demo_jwt_verifier(),
+        ),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(Arc::new(api).serve(listener, std::future::pending()));
+
+    let (method, path, authorization, body) = if org_endpoint {
+        (
+            "PATCH",
+            format!("/organizations/users/permissions/{}/", demo::TARGET),
+            format!("Token {}", demo::EDITOR_TOKEN),
+            json!({ "permission_uuids": [demo::CATALOG[0].0] }).to_string(),
+        )
+    } else {
+        (
+            "PUT",
+            "/user/add-permissions".to_owned(),
+            format!("Bearer {}", demo::jwt_for(demo::ADMIN)),
+            json!({ "payload": { "userId": demo::ADMIN_TARGET, "permissions": ["compass.users.*"] } }).to_string(),
+        )
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: {authorization}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let remaining = Arc::new(AtomicUsize::new(THROUGHPUT_REQUESTS));
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (request, address, remaining) = (request.clone(), address.clone(), remaining.clone());
+            tokio::spawn(async move {
+                let mut stream = TcpStream::connect(&address).await.unwrap();
+                let mut buffer = Vec::new();
+                let mut latencies = Vec::new();
+                while remaining.fetch_sub(1, Ordering::Relaxed) as isize > 0 {
+                    let sent = Instant::now();
+                    stream.write_all(request.as_bytes()).await.unwrap();
+                    assert_eq!(read_response(&mut stream, &mut buffer).await, 200);
+                    latencies.push(sent.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for client in clients {
+        latencies.extend(client.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    server.abort();
+    Throughput { requests_per_second: latencies.len() as f64 / elapsed.as_secs_f64(), latency: percentiles(latencies) }
+}
+
+fn size_mib(binary: &str) -> f64 {
+    std::fs::metadata(binary).map(|meta| meta.len() as f64 / (1024.0 * 1024.0)).unwrap_or(f64::NAN)
+}
+
+async fn run() {
+    let org_binary = env!("CARGO_BIN_EXE_org-user-permissions");
+    let admin_binary = env!("CARGO_BIN_EXE_user-add-permissions");
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    println!("## Benchmark report\n");
+    println!("Machine: {cores} cores, `{}`. DynamoDB Local (in memory) on loopback.\n", std::env::consts::ARCH);
+
+    println!("### Warm requests, in process ({SAMPLES} samples after {WARMUP} warm-up, interleaved)\n");
+    println!(
+        "| endpoint | handler p50 | handler p99 | direct SDK p50 | direct SDK p99 | overhead p50 | overhead / direct | round trips (cold catalog / warm) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, org_endpoint) in [("org-user-permissions", true), ("user-add-permissions", false)] {
+        let result = warm_latency(org_endpoint).await;
+        let overhead = us(result.handler.p50) - us(result.direct.p50);
+        println!(
+            "| {name} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.1} % | {} / {} |",
+            us(result.handler.p50),
+            us(result.handler.p99),
+            us(result.direct.p50),
+            us(result.direct.p99),
+            overhead,
+            100.0 * overhead / us(result.direct.p50),
+            result.round_trips_cold_cache,
+            result.round_trips_warm,
+        );
+    }
+
+    println!("\n### Release binaries ({COLD_STARTS} cold starts each; peak RSS over {RSS_REQUESTS} requests)\n");
+    println!(
+        "| binary | size (stripped) | init: exec to first poll, p50 / p99 | first request p50 | later requests p50 | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, binary, org_endpoint) in
+        [("org-user-permissions", org_binary, true), ("user-add-permissions", admin_binary, false)]
+    {
+        let result = cold_starts(binary, org_endpoint).await;
+        println!(
+            "| {name} | {:.2} MiB | {:.1} / {:.1} ms | {:.2} ms | {:.2} ms | {:.1} MiB |",
+            size_mib(binary),
+            ms(result.init.p50),
+            ms(result.init.p99),
+            ms(result.first.p50),
+            ms(result.warm.p50),
+            result.peak_rss_kib as f64 / 1024.0,
+        );
+    }
+
+    println!("\n### local-api, {CLIENTS} concurrent keep-alive clients, {THROUGHPUT_REQUESTS} requests\n");
+    println!("| endpoint | requests/s | p50 | p99 |");
+    println!("|---|---|---|---|");
+    for (name, org_endpoint) in [("PATCH org-user-permissions", true), ("PUT user-add-permissions", false)] {
+        let result = local_api_throughput(org_endpoint).await;
+        println!(
+            "| {name} | {:.0} | {:.1} ms | {:.1} ms |",
+            result.requests_per_second,
+            ms(result.latency.p50),
+            ms(result.latency.p99)
+        );
+    }
+}
