@@ -2,8 +2,9 @@
 //!
 //!     cargo bench --features local --bench service
 //!
-//! 1. warm latency through each handler, interleaved with the same DynamoDB calls made directly
-//!    with the SDK: the difference is the handler's own overhead;
+//! 1. warm latency through each handler (on a current-thread runtime, as the Lambda binaries run),
+//!    interleaved with the same DynamoDB calls made directly with the SDK: the difference is the
+//!    handler's own overhead, and the interceptor also times the handler outside its SDK calls;
 //! 2. DynamoDB round trips per successful request, counted by an SDK interceptor;
 //! 3. cold start of each release binary: exec to its first poll of a stub Lambda Runtime API,
 //!    then its first and later requests; and its peak RSS over 1000 requests;
@@ -24,7 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{
@@ -56,13 +59,28 @@ fn main() {
     runtime.block_on(run());
 }
 
-/// Counts HTTP attempts the SDK sends: DynamoDB round trips, retries included.
+/// Counts the HTTP attempts the SDK sends (DynamoDB round trips, retries included) and adds up
+/// the time spent inside SDK operations, serialisation and signing included. The handler makes
+/// its calls one after another, so one start instant at a time is enough.
 #[derive(Debug, Clone, Default)]
-struct RoundTrips(Arc<AtomicUsize>);
+struct SdkMeter {
+    round_trips: Arc<AtomicUsize>,
+    started: Arc<Mutex<Option<Instant>>>,
+    inside: Arc<Mutex<Duration>>,
+}
 
-impl Intercept for RoundTrips {
+impl Intercept for SdkMeter {
     fn name(&self) -> &'static str {
-        "RoundTrips"
+        "SdkMeter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        *self.started.lock().unwrap() = Some(Instant::now());
+        Ok(())
     }
 
     fn read_before_transmit(
@@ -71,14 +89,30 @@ impl Intercept for RoundTrips {
         _components: &RuntimeComponents,
         _config: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(started) = self.started.lock().unwrap().take() {
+            *self.inside.lock().unwrap() += started.elapsed();
+        }
         Ok(())
     }
 }
 
-impl RoundTrips {
-    fn take(&self) -> usize {
-        self.0.swap(0, Ordering::Relaxed)
+impl SdkMeter {
+    fn take_round_trips(&self) -> usize {
+        self.round_trips.swap(0, Ordering::Relaxed)
+    }
+
+    fn take_time_inside(&self) -> Duration {
+        std::mem::take(&mut *self.inside.lock().unwrap())
     }
 }
 
@@ -220,14 +254,16 @@ async fn direct_admin(client: &Client, tables: &OrgTables) {
 struct WarmResult {
     handler: Percentiles,
     direct: Percentiles,
+    /// Handler time outside its own SDK calls, per request.
+    outside_sdk: Percentiles,
     round_trips_cold_cache: usize,
     round_trips_warm: usize,
 }
 
 /// Handler and direct SDK calls alternate, so drift in DynamoDB Local hits both alike.
 async fn warm_latency(org_endpoint: bool) -> WarmResult {
-    let counter = RoundTrips::default();
-    let client = Client::from_conf(support::client_config().interceptor(counter.clone()).build());
+    let meter = SdkMeter::default();
+    let client = Client::from_conf(support::client_config().interceptor(meter.clone()).build());
     let env = TestEnv::with_client(client.clone(), demo_jwt_verifier()).await;
     let tables = tables_of(&env);
     demo::seed(&client, &tables).await.unwrap();
@@ -238,32 +274,51 @@ async fn warm_latency(org_endpoint: bool) -> WarmResult {
         assert_eq!(response.status(), 200, "{:?}", response.body());
     };
 
-    counter.take();
+    meter.take_round_trips();
     call(request()).await;
-    let round_trips_cold_cache = counter.take();
+    let round_trips_cold_cache = meter.take_round_trips();
     call(request()).await;
-    let round_trips_warm = counter.take();
+    let round_trips_warm = meter.take_round_trips();
 
     let mut handler = Vec::with_capacity(SAMPLES);
     let mut direct = Vec::with_capacity(SAMPLES);
+    let mut outside_sdk = Vec::with_capacity(SAMPLES);
     for round in 0..WARMUP + SAMPLES {
         let prepared = request();
+        let direct_call = || async {
+            let started = Instant::now();
+            if org_endpoint {
+                direct_org(&client, &tables, &hash).await;
+            } else {
+                direct_admin(&client, &tables).await;
+            }
+            started.elapsed()
+        };
+        // Which goes first alternates, so neither pays for the other's after-effects.
+        let direct_first = round % 2 == 1;
+        let direct_time_first = if direct_first { Some(direct_call().await) } else { None };
+        meter.take_time_inside();
         let started = Instant::now();
         call(prepared).await;
         let handler_time = started.elapsed();
-        let started = Instant::now();
-        if org_endpoint {
-            direct_org(&client, &tables, &hash).await;
-        } else {
-            direct_admin(&client, &tables).await;
-        }
-        let direct_time = started.elapsed();
+        let sdk_time = meter.take_time_inside();
+        let direct_time = match direct_time_first {
+            Some(time) => time,
+            None => direct_call().await,
+        };
         if round >= WARMUP {
             handler.push(handler_time);
             direct.push(direct_time);
+            outside_sdk.push(handler_time.saturating_sub(sdk_time));
         }
     }
-    WarmResult { handler: percentiles(handler), direct: percentiles(direct), round_trips_cold_cache, round_trips_warm }
+    WarmResult {
+        handler: percentiles(handler),
+        direct: percentiles(direct),
+        outside_sdk: percentiles(outside_sdk),
+        round_trips_cold_cache,
+        round_trips_warm,
+    }
 }
 
 /// A stub of the Lambda Runtime API: hands out queued events, records when each is polled for
@@ -522,22 +577,32 @@ async fn run() {
     println!("## Benchmark report\n");
     println!("Machine: {cores} cores, `{}`. DynamoDB Local (in memory) on loopback.\n", std::env::consts::ARCH);
 
-    println!("### Warm requests, in process ({SAMPLES} samples after {WARMUP} warm-up, interleaved)\n");
     println!(
-        "| endpoint | handler p50 | handler p99 | direct SDK p50 | direct SDK p99 | overhead p50 | overhead / direct | round trips (cold catalog / warm) |"
+        "### Warm requests, in process ({SAMPLES} samples after {WARMUP} warm-up, interleaved, alternating which goes first)\n"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| endpoint | handler p50 | handler p99 | direct SDK p50 | direct SDK p99 | overhead p50 (handler - direct) | overhead / direct | handler time outside SDK calls, p50 / p99 | round trips (cold catalog / warm) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, org_endpoint) in [("org-user-permissions", true), ("user-add-permissions", false)] {
-        let result = warm_latency(org_endpoint).await;
+        // On a current-thread runtime, as the Lambda binaries run: no cross-thread wake-ups.
+        let result = tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(warm_latency(org_endpoint))
+        })
+        .await
+        .unwrap();
         let overhead = us(result.handler.p50) - us(result.direct.p50);
         println!(
-            "| {name} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.1} % | {} / {} |",
+            "| {name} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.1} % | {:.0} / {:.0} µs | {} / {} |",
             us(result.handler.p50),
             us(result.handler.p99),
             us(result.direct.p50),
             us(result.direct.p99),
             overhead,
             100.0 * overhead / us(result.direct.p50),
+            us(result.outside_sdk.p50),
+            us(result.outside_sdk.p99),
             result.round_trips_cold_cache,
             result.round_trips_warm,
         );
