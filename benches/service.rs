@@ -37,11 +37,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use lambda_http::Request;
 use permissions_service::auth::api_token::token_hash;
-use permissions_service::auth::jwt::JwtVerifier;
-use permissions_service::local::api::LocalApi;
 use permissions_service::local::demo;
-use permissions_service::org_user_permissions::{OrgTables, OrgUserPermissions};
-use permissions_service::user_add_permissions::{AdminTables, UserAddPermissions};
+use permissions_service::org_user_permissions::OrgTables;
 use serde_json::json;
 use support::{Event, TestEnv};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -133,19 +130,6 @@ fn us(duration: Duration) -> f64 {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
-}
-
-fn tables_of(env: &TestEnv) -> OrgTables {
-    OrgTables {
-        users: env.tables.users.clone(),
-        tokens: env.tables.tokens.clone(),
-        permissions: env.tables.permissions.clone(),
-        audit: env.tables.audit.clone(),
-    }
-}
-
-fn demo_jwt_verifier() -> JwtVerifier {
-    JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap()
 }
 
 fn org_event() -> Event {
@@ -264,9 +248,8 @@ struct WarmResult {
 async fn warm_latency(org_endpoint: bool) -> WarmResult {
     let meter = SdkMeter::default();
     let client = Client::from_conf(support::client_config().interceptor(meter.clone()).build());
-    let env = TestEnv::with_client(client.clone(), demo_jwt_verifier()).await;
-    let tables = tables_of(&env);
-    demo::seed(&client, &tables).await.unwrap();
+    let env = TestEnv::with_demo_data_over(client.clone()).await;
+    let tables = env.org_tables();
     let hash = token_hash(demo::EDITOR_TOKEN);
     let request = || -> Request { if org_endpoint { org_event().http_api() } else { admin_event().http_api() } };
     let call = |request: Request| async {
@@ -434,9 +417,8 @@ struct ColdResult {
 }
 
 async fn cold_starts(binary: &str, org_endpoint: bool) -> ColdResult {
-    let env = TestEnv::with_jwt(demo_jwt_verifier()).await;
-    let tables = tables_of(&env);
-    demo::seed(&env.client, &tables).await.unwrap();
+    let env = TestEnv::with_demo_data().await;
+    let tables = env.org_tables();
     let env_vars: HashMap<&str, String> = HashMap::from([
         ("PATH", std::env::var("PATH").unwrap_or_default()),
         ("AWS_LAMBDA_FUNCTION_NAME", "bench".into()),
@@ -503,17 +485,8 @@ async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> u16 {
 }
 
 async fn local_api_throughput(org_endpoint: bool) -> Throughput {
-    let env = TestEnv::with_jwt(demo_jwt_verifier()).await;
-    let tables = tables_of(&env);
-    demo::seed(&env.client, &tables).await.unwrap();
-    let api = LocalApi {
-        org: OrgUserPermissions::new(env.client.clone(), tables.clone()),
-        admin: UserAddPermissions::new(
-            env.client.clone(),
-            AdminTables { users: tables.users.clone(), audit: tables.audit.clone() },
-            demo_jwt_verifier(),
-        ),
-    };
+    let env = TestEnv::with_demo_data().await;
+    let api = env.local_api();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let server = tokio::spawn(Arc::new(api).serve(listener, std::future::pending()));

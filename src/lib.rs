@@ -13,6 +13,7 @@ pub mod backoff;
 pub mod body;
 pub mod config;
 pub mod deadline;
+pub mod endpoint;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod org_user_permissions;

@@ -7,6 +7,7 @@ use lambda_http::{Body, Response};
 use serde_json::json;
 
 use crate::body::MAX_BODY_BYTES;
+use crate::endpoint::Refusal;
 use crate::response::{json_response, with_challenge};
 use crate::routing;
 use crate::store::StoreError;
@@ -36,8 +37,8 @@ impl From<StoreError> for OrgError {
     }
 }
 
-impl OrgError {
-    pub fn status(&self) -> u16 {
+impl Refusal for OrgError {
+    fn status(&self) -> u16 {
         match self {
             OrgError::RouteNotFound | OrgError::NotFound => 404,
             OrgError::PayloadTooLarge => 413,
@@ -49,8 +50,7 @@ impl OrgError {
         }
     }
 
-    /// A short, stable name for the log line.
-    pub fn outcome(&self) -> &'static str {
+    fn outcome(&self) -> &'static str {
         match self {
             OrgError::RouteNotFound => "route_not_found",
             OrgError::PayloadTooLarge => "payload_too_large",
@@ -66,7 +66,14 @@ impl OrgError {
         }
     }
 
-    pub fn to_response(&self) -> Response<Body> {
+    fn backend_failure(&self) -> Option<&StoreError> {
+        match self {
+            OrgError::Backend(failure) => Some(failure),
+            _ => None,
+        }
+    }
+
+    fn to_response(&self) -> Response<Body> {
         let status = self.status();
         let detail = |text: &str| json_response(status, &json!({ "detail": text }));
         match self {

@@ -12,7 +12,7 @@
 pub mod errors;
 pub mod request;
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use aws_sdk_dynamodb::Client;
 use lambda_http::http::HeaderMap;
@@ -22,14 +22,12 @@ use serde::Serialize;
 use self::errors::{FieldErrors, OrgError};
 use crate::auth::{Credentials, api_token, credentials};
 use crate::config::{ConfigError, process_env, table_name};
-use crate::response::json_response;
-use crate::store::StoreError;
 use crate::store::catalog::Catalog;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
 use crate::store::tokens::Tokens;
 use crate::store::users::{UserRecord, Users};
 use crate::store::{self};
-use crate::{body, deadline, request_log, routing};
+use crate::{body, deadline, endpoint, routing};
 
 /// The binary's name, used in logs and in audit records.
 pub const ENDPOINT: &str = "org-user-permissions";
@@ -89,26 +87,8 @@ impl OrgUserPermissions {
 
     /// Answers every request; never fails and never panics on any input.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let started = Instant::now();
         let request_id = routing::request_id(&request);
-        let budget = deadline::budget(&request);
-        let outcome = tokio::time::timeout(budget, self.process(&request, &request_id)).await.unwrap_or_else(|_| {
-            Err(OrgError::Backend(StoreError::new(
-                "request",
-                format!("no answer within the {} ms budget", budget.as_millis()),
-            )))
-        });
-        let (response, status, outcome) = match outcome {
-            Ok(granted) => (json_response(200, &granted), 200, "granted"),
-            Err(error) => {
-                if let OrgError::Backend(failure) = &error {
-                    request_log::backend_failure(ENDPOINT, &request_id, failure);
-                }
-                (error.to_response(), error.status(), error.outcome())
-            }
-        };
-        request_log::completed(ENDPOINT, &request_id, status, outcome, started.elapsed());
-        response
+        endpoint::answer(ENDPOINT, &request_id, deadline::budget(&request), self.process(&request, &request_id)).await
     }
 
     async fn process(&self, request: &Request, request_id: &str) -> Result<OrgGrantResponse, OrgError> {

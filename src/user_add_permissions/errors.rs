@@ -5,6 +5,7 @@ use lambda_http::{Body, Response};
 use serde_json::json;
 
 use crate::body::MAX_BODY_BYTES;
+use crate::endpoint::Refusal;
 use crate::response::{json_response, with_challenge};
 use crate::routing;
 use crate::store::StoreError;
@@ -27,8 +28,8 @@ impl From<StoreError> for AdminError {
     }
 }
 
-impl AdminError {
-    pub fn status(&self) -> u16 {
+impl Refusal for AdminError {
+    fn status(&self) -> u16 {
         match self {
             AdminError::RouteNotFound | AdminError::UserNotFound => 404,
             AdminError::PayloadTooLarge => 413,
@@ -39,8 +40,7 @@ impl AdminError {
         }
     }
 
-    /// A short, stable name for the log line.
-    pub fn outcome(&self) -> &'static str {
+    fn outcome(&self) -> &'static str {
         match self {
             AdminError::RouteNotFound => "route_not_found",
             AdminError::PayloadTooLarge => "payload_too_large",
@@ -53,7 +53,14 @@ impl AdminError {
         }
     }
 
-    pub fn to_response(&self) -> Response<Body> {
+    fn backend_failure(&self) -> Option<&StoreError> {
+        match self {
+            AdminError::Backend(failure) => Some(failure),
+            _ => None,
+        }
+    }
+
+    fn to_response(&self) -> Response<Body> {
         let (code, message) = match self {
             AdminError::RouteNotFound => return routing::not_found(),
             AdminError::PayloadTooLarge => {

@@ -11,8 +11,6 @@
 pub mod errors;
 pub mod request;
 
-use std::time::Instant;
-
 use aws_sdk_dynamodb::Client;
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
@@ -22,12 +20,10 @@ use self::errors::AdminError;
 use crate::auth::jwt::JwtVerifier;
 use crate::auth::{Credentials, credentials};
 use crate::config::{ConfigError, process_env, table_name};
-use crate::response::json_response;
-use crate::store::StoreError;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
 use crate::store::users::Users;
 use crate::store::{self};
-use crate::{body, deadline, request_log, routing};
+use crate::{body, deadline, endpoint, routing};
 
 /// The binary's name, used in logs and in audit records.
 pub const ENDPOINT: &str = "user-add-permissions";
@@ -82,29 +78,11 @@ impl UserAddPermissions {
 
     /// Answers every request; never fails and never panics on any input.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let started = Instant::now();
         let request_id = routing::request_id(&request);
-        let budget = deadline::budget(&request);
-        let outcome = tokio::time::timeout(budget, self.process(&request, &request_id)).await.unwrap_or_else(|_| {
-            Err(AdminError::Backend(StoreError::new(
-                "request",
-                format!("no answer within the {} ms budget", budget.as_millis()),
-            )))
-        });
-        let (response, status, outcome) = match outcome {
-            Ok(()) => (json_response(200, &Success { message: SUCCESS_MESSAGE, data: Empty {} }), 200, "granted"),
-            Err(error) => {
-                if let AdminError::Backend(failure) = &error {
-                    request_log::backend_failure(ENDPOINT, &request_id, failure);
-                }
-                (error.to_response(), error.status(), error.outcome())
-            }
-        };
-        request_log::completed(ENDPOINT, &request_id, status, outcome, started.elapsed());
-        response
+        endpoint::answer(ENDPOINT, &request_id, deadline::budget(&request), self.process(&request, &request_id)).await
     }
 
-    async fn process(&self, request: &Request, request_id: &str) -> Result<(), AdminError> {
+    async fn process(&self, request: &Request, request_id: &str) -> Result<Success, AdminError> {
         if !routing::is_user_add_permissions(request) {
             return Err(AdminError::RouteNotFound);
         }
@@ -131,7 +109,7 @@ impl UserAddPermissions {
             request_id,
         };
         match self.grants.grant(&grant).await? {
-            GrantOutcome::Granted { .. } => Ok(()),
+            GrantOutcome::Granted { .. } => Ok(Success { message: SUCCESS_MESSAGE, data: Empty {} }),
             GrantOutcome::TargetNotFound => Err(AdminError::UserNotFound),
             GrantOutcome::CallerUnknown => Err(AdminError::InvalidToken),
             GrantOutcome::CallerForbidden => Err(AdminError::Forbidden),

@@ -358,6 +358,44 @@ impl TestEnv {
     }
 }
 
+/// The local run's world: both endpoints with the demo JWT secret, over the demo data.
+#[cfg(feature = "local")]
+impl TestEnv {
+    pub async fn with_demo_data() -> Self {
+        Self::with_demo_data_over(client()).await
+    }
+
+    pub async fn with_demo_data_over(client: Client) -> Self {
+        use permissions_service::local::demo;
+        let env = Self::with_client(client, JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap()).await;
+        demo::seed(&env.client, &env.org_tables()).await.unwrap();
+        env
+    }
+
+    pub fn org_tables(&self) -> OrgTables {
+        OrgTables {
+            users: self.tables.users.clone(),
+            tokens: self.tables.tokens.clone(),
+            permissions: self.tables.permissions.clone(),
+            audit: self.tables.audit.clone(),
+        }
+    }
+
+    /// The local API over this world's tables, with the demo JWT secret.
+    pub fn local_api(&self) -> permissions_service::local::api::LocalApi {
+        use permissions_service::local::demo;
+        let tables = self.org_tables();
+        permissions_service::local::api::LocalApi {
+            org: OrgUserPermissions::new(self.client.clone(), tables.clone()),
+            admin: UserAddPermissions::new(
+                self.client.clone(),
+                AdminTables { users: tables.users, audit: tables.audit },
+                JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap(),
+            ),
+        }
+    }
+}
+
 pub fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }

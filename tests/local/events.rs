@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::local::demo;
-use permissions_service::org_user_permissions::OrgTables;
 use serde_json::{Value, json};
 
 use crate::support::{Event, TestEnv, TestResponse};
@@ -198,14 +196,7 @@ fn the_sample_events_match_the_demo_data() {
 async fn every_sample_event_gets_the_status_its_name_declares() {
     for (dir, name, _) in samples() {
         let text = std::fs::read_to_string(path_of(dir, name)).unwrap();
-        let env = TestEnv::with_jwt(JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap()).await;
-        let tables = OrgTables {
-            users: env.tables.users.clone(),
-            tokens: env.tables.tokens.clone(),
-            permissions: env.tables.permissions.clone(),
-            audit: env.tables.audit.clone(),
-        };
-        demo::seed(&env.client, &tables).await.unwrap();
+        let env = TestEnv::with_demo_data().await;
         let request = lambda_http::request::from_str(&text).expect("a valid API Gateway event");
         let response = TestResponse::from(match dir {
             ORG_DIR => env.org.handle(request).await,

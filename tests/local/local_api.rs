@@ -5,36 +5,17 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use permissions_service::auth::jwt::JwtVerifier;
-use permissions_service::local::api::LocalApi;
 use permissions_service::local::demo;
-use permissions_service::org_user_permissions::{OrgTables, OrgUserPermissions};
-use permissions_service::user_add_permissions::{AdminTables, UserAddPermissions};
 use serde_json::{Value, json};
 
 use crate::support::TestEnv;
 
 /// Starts local-api over fresh demo data; answers its address.
 async fn start() -> (String, TestEnv) {
-    let env = TestEnv::with_jwt(JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap()).await;
-    let tables = OrgTables {
-        users: env.tables.users.clone(),
-        tokens: env.tables.tokens.clone(),
-        permissions: env.tables.permissions.clone(),
-        audit: env.tables.audit.clone(),
-    };
-    demo::seed(&env.client, &tables).await.unwrap();
-    let api = LocalApi {
-        org: OrgUserPermissions::new(env.client.clone(), tables.clone()),
-        admin: UserAddPermissions::new(
-            env.client.clone(),
-            AdminTables { users: tables.users.clone(), audit: tables.audit.clone() },
-            JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap(),
-        ),
-    };
+    let env = TestEnv::with_demo_data().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    tokio::spawn(Arc::new(api).serve(listener, std::future::pending()));
+    tokio::spawn(Arc::new(env.local_api()).serve(listener, std::future::pending()));
     (address, env)
 }
 
