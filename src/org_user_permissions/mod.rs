@@ -129,7 +129,7 @@ impl OrgUserPermissions {
             request_id,
         };
         match self.grants.grant(&grant).await? {
-            GrantOutcome::Granted { .. } => {
+            GrantOutcome::Granted => {
                 Ok(OrgGrantResponse { user_uuid: wanted.target_user_uuid, permission_uuids: wanted.permission_uuids })
             }
             GrantOutcome::TargetNotFound => Err(OrgError::NotFound),

@@ -65,9 +65,8 @@ pub struct Grant<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantOutcome {
-    Granted {
-        event_id: String,
-    },
+    /// The permissions are in the target's set and the audit record is written.
+    Granted,
     /// The target does not exist or is out of the caller's scope (another organization).
     TargetNotFound,
     /// The caller no longer exists.
@@ -113,7 +112,7 @@ impl Grants {
         for attempt in 0..TRANSIENT_ATTEMPTS {
             let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             let error = match result {
-                Ok(_) => return Ok(GrantOutcome::Granted { event_id }),
+                Ok(_) => return Ok(GrantOutcome::Granted),
                 Err(error) => error,
             };
             let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()

@@ -109,7 +109,7 @@ impl UserAddPermissions {
             request_id,
         };
         match self.grants.grant(&grant).await? {
-            GrantOutcome::Granted { .. } => Ok(Success { message: SUCCESS_MESSAGE, data: Empty {} }),
+            GrantOutcome::Granted => Ok(Success { message: SUCCESS_MESSAGE, data: Empty {} }),
             GrantOutcome::TargetNotFound => Err(AdminError::UserNotFound),
             GrantOutcome::CallerUnknown => Err(AdminError::InvalidToken),
             GrantOutcome::CallerForbidden => Err(AdminError::Forbidden),
