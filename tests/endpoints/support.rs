@@ -436,6 +436,7 @@ pub struct Event {
     route_key: String,
     path_parameters: Option<Value>,
     headers: Vec<(String, String)>,
+    query: String,
     body: Option<String>,
     base64: bool,
     pub request_id: String,
@@ -450,6 +451,7 @@ impl Event {
             route_key: format!("{method} {path}"),
             path_parameters: None,
             headers: Vec::new(),
+            query: String::new(),
             body: None,
             base64: false,
             request_id: format!("test-request-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
@@ -503,6 +505,12 @@ impl Event {
         self
     }
 
+    /// The raw query string, as in `a=1&b=2`.
+    pub fn query(mut self, query: &str) -> Self {
+        self.query = query.to_owned();
+        self
+    }
+
     pub fn without_path_parameters(mut self) -> Self {
         self.path_parameters = None;
         self
@@ -546,7 +554,7 @@ impl Event {
             "version": "2.0",
             "routeKey": self.route_key,
             "rawPath": self.path,
-            "rawQueryString": "",
+            "rawQueryString": self.query,
             "headers": headers,
             "pathParameters": self.path_parameters,
             "requestContext": {
