@@ -64,10 +64,6 @@ impl StoreError {
     pub(crate) fn sdk(operation: &'static str, error: &(impl std::error::Error + 'static)) -> Self {
         Self::new(operation, DisplayErrorContext(error).to_string())
     }
-
-    pub fn operation(&self) -> &'static str {
-        self.operation
-    }
 }
 
 impl fmt::Display for StoreError {

@@ -52,10 +52,6 @@ impl Users {
         Self { client, table }
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// A strongly consistent read: a revoked right or a demotion takes effect on the next request.
     pub async fn get(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
         let output = self
