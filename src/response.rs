@@ -1,6 +1,6 @@
 //! Building the JSON responses every endpoint returns.
 
-use lambda_http::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use lambda_http::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -21,5 +21,15 @@ pub fn json_response(status: u16, body: &impl Serialize) -> Response<Body> {
 /// Adds the challenge a 401 must carry (RFC 9110 section 11.6.1).
 pub fn with_challenge(mut response: Response<Body>, scheme: &'static str) -> Response<Body> {
     response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+    response
+}
+
+/// How long a caller turned away because DynamoDB is throttling should wait. On-demand tables
+/// adapt within seconds, and the SDK and the grant have already backed off for about a second.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// Adds the `Retry-After` a 503 carries (RFC 9110 section 10.2.3).
+pub fn with_retry_after(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     response
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::body::MAX_BODY_BYTES;
 use crate::endpoint::Refusal;
-use crate::response::{json_response, with_challenge};
+use crate::response::{json_response, with_challenge, with_retry_after};
 use crate::routing;
 use crate::store::StoreError;
 
@@ -28,12 +28,13 @@ pub enum OrgError {
     InvalidFields(FieldErrors),
     PermissionDenied,
     NotFound,
+    Throttled(StoreError),
     Backend(StoreError),
 }
 
 impl From<StoreError> for OrgError {
     fn from(error: StoreError) -> Self {
-        OrgError::Backend(error)
+        if error.is_throttling() { OrgError::Throttled(error) } else { OrgError::Backend(error) }
     }
 }
 
@@ -46,6 +47,7 @@ impl Refusal for OrgError {
             OrgError::UnsupportedMediaType(_) => 415,
             OrgError::MalformedJson(_) | OrgError::NotAnObject(_) | OrgError::InvalidFields(_) => 400,
             OrgError::PermissionDenied => 403,
+            OrgError::Throttled(_) => 503,
             OrgError::Backend(_) => 500,
         }
     }
@@ -62,13 +64,14 @@ impl Refusal for OrgError {
             OrgError::InvalidFields(_) => "invalid_fields",
             OrgError::PermissionDenied => "permission_denied",
             OrgError::NotFound => "not_found",
+            OrgError::Throttled(_) => "throttled",
             OrgError::Backend(_) => "backend_failure",
         }
     }
 
     fn backend_failure(&self) -> Option<&StoreError> {
         match self {
-            OrgError::Backend(failure) => Some(failure),
+            OrgError::Throttled(failure) | OrgError::Backend(failure) => Some(failure),
             _ => None,
         }
     }
@@ -94,6 +97,7 @@ impl Refusal for OrgError {
             OrgError::InvalidFields(fields) => json_response(status, fields),
             OrgError::PermissionDenied => detail("You do not have permission to perform this action."),
             OrgError::NotFound => detail("Not found."),
+            OrgError::Throttled(_) => with_retry_after(detail("Service temporarily unavailable, try again later.")),
             OrgError::Backend(_) => detail("A server error occurred."),
         }
     }

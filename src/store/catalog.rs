@@ -77,7 +77,7 @@ impl Catalog {
             .expression_attribute_names("#uuid", PERMISSION_UUID)
             .expression_attribute_names("#codename", CODENAME)
             .build()
-            .map_err(|error| StoreError::sdk("BatchGetItem(permissions)", &error))?;
+            .map_err(|error| StoreError::build("BatchGetItem(permissions)", &error))?;
         let mut found = Vec::with_capacity(uuids.len());
         for round in 0..UNPROCESSED_ROUNDS {
             let output = self
@@ -101,7 +101,8 @@ impl Catalog {
                 _ => return Ok(found),
             }
         }
-        Err(StoreError::new(
+        // DynamoDB leaves keys unprocessed when it throttles the table.
+        Err(StoreError::throttled(
             "BatchGetItem(permissions)",
             format!("keys still unprocessed after {UNPROCESSED_ROUNDS} rounds"),
         ))

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::catalog::{CODENAME, PERMISSION_UUID};
 use super::users::{ADMIN_ROLE, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
-use super::{StoreError, string_attribute};
+use super::{StoreError, is_throttling_code, string_attribute};
 use crate::backoff::full_jitter;
 
 /// Audit table key: the target user, then a UUIDv7 event id, which sorts by time.
@@ -109,6 +109,7 @@ impl Grants {
         // of a write that did land idempotent (ADD of a set and a Put of the same item).
         let (items, layout) = self.transact_items(grant, &event_id)?;
         let started = Instant::now();
+        let mut throttled = false;
         for attempt in 0..TRANSIENT_ATTEMPTS {
             let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             let error = match result {
@@ -126,17 +127,20 @@ impl Grants {
             if !reasons.iter().any(is_transient) {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             }
+            throttled = reasons.iter().any(|reason| reason.code().is_some_and(is_throttling_code));
             if attempt + 1 < TRANSIENT_ATTEMPTS {
                 tokio::time::sleep(full_jitter(attempt)).await;
             }
         }
-        Err(StoreError::new(
-            "TransactWriteItems",
-            format!(
-                "still cancelled for transient reasons after {TRANSIENT_ATTEMPTS} attempts in {} ms",
-                started.elapsed().as_millis()
-            ),
-        ))
+        let detail = format!(
+            "still cancelled for transient reasons after {TRANSIENT_ATTEMPTS} attempts in {} ms",
+            started.elapsed().as_millis()
+        );
+        Err(if throttled {
+            StoreError::throttled("TransactWriteItems", detail)
+        } else {
+            StoreError::new("TransactWriteItems", detail)
+        })
     }
 
     fn transact_items(
@@ -144,7 +148,7 @@ impl Grants {
         grant: &Grant<'_>,
         event_id: &str,
     ) -> Result<(Vec<TransactWriteItem>, Layout), StoreError> {
-        let build_error = |error| StoreError::sdk("TransactWriteItems (building the request)", &error);
+        let build_error = |error| StoreError::build("TransactWriteItems (building the request)", &error);
         let self_grant = grant.caller_id == grant.target_user_id;
         let mut items = Vec::with_capacity(4);
         let mut layout = Layout { caller: None, catalog: None, target: 0 };
@@ -262,10 +266,7 @@ fn audit_record(grant: &Grant<'_>, event_id: &str) -> HashMap<String, AttributeV
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 
 fn is_transient(reason: &CancellationReason) -> bool {
-    matches!(
-        reason.code(),
-        Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")
-    )
+    reason.code().is_some_and(|code| code == "TransactionConflict" || is_throttling_code(code))
 }
 
 /// Turns failed conditions into answers. The caller's checks win over the target's: a caller

@@ -12,9 +12,10 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::config::{ConfigError, optional};
@@ -23,6 +24,16 @@ use crate::config::{ConfigError, optional};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SDK's own retries (throttling, 5xx, dropped connections): three attempts, as the SDK
+/// default, but backing off from 50 ms rather than 1 s, because a caller is waiting on every
+/// request and the whole of it has to fit the Lambda deadline.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(1))
+}
 
 /// Builds the one client a function uses for its lifetime. `DYNAMODB_ENDPOINT`, when set, points
 /// it at a local server; otherwise the SDK's normal region and endpoint resolution applies.
@@ -41,29 +52,65 @@ pub async fn client_from_env(lookup: &impl Fn(&str) -> Option<String>) -> Result
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).retry_config(retry_config());
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
     }
     Ok(Client::new(&loader.load().await))
 }
 
-/// A DynamoDB call that failed for a reason the caller cannot fix: always a 500.
+/// A DynamoDB call that failed for a reason the caller cannot fix: a 500, or a 503 when DynamoDB
+/// is throttling (the caller can usefully retry later).
 #[derive(Debug)]
 pub struct StoreError {
     operation: &'static str,
     detail: String,
+    throttled: bool,
 }
+
+/// Codes DynamoDB throttles with: as an operation's error (which the SDK has already retried
+/// with its own backoff by the time one reaches us), or as a transaction's cancellation reason.
+const THROTTLING_CODES: [&str; 5] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
 
 impl StoreError {
     pub(crate) fn new(operation: &'static str, detail: impl Into<String>) -> Self {
-        Self { operation, detail: detail.into() }
+        Self { operation, detail: detail.into(), throttled: false }
+    }
+
+    /// DynamoDB still throttling after every retry we and the SDK allow.
+    pub(crate) fn throttled(operation: &'static str, detail: impl Into<String>) -> Self {
+        Self { operation, detail: detail.into(), throttled: true }
     }
 
     /// Keeps the SDK's full error chain (service code, message, request id) for the log line.
-    pub(crate) fn sdk(operation: &'static str, error: &(impl std::error::Error + 'static)) -> Self {
+    pub(crate) fn sdk<E, R>(operation: &'static str, error: &SdkError<E, R>) -> Self
+    where
+        E: std::error::Error + ProvideErrorMetadata + 'static,
+        R: fmt::Debug + 'static,
+    {
+        let throttled = error.code().is_some_and(is_throttling_code);
+        Self { operation, detail: DisplayErrorContext(error).to_string(), throttled }
+    }
+
+    /// A request the SDK refused to build: a bug of ours, never the caller's.
+    pub(crate) fn build(operation: &'static str, error: &aws_sdk_dynamodb::error::BuildError) -> Self {
         Self::new(operation, DisplayErrorContext(error).to_string())
     }
+
+    pub fn is_throttling(&self) -> bool {
+        self.throttled
+    }
+}
+
+pub(crate) fn is_throttling_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
 }
 
 impl fmt::Display for StoreError {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::body::MAX_BODY_BYTES;
 use crate::endpoint::Refusal;
-use crate::response::{json_response, with_challenge};
+use crate::response::{json_response, with_challenge, with_retry_after};
 use crate::routing;
 use crate::store::StoreError;
 
@@ -19,12 +19,13 @@ pub enum AdminError {
     Validation(String),
     Forbidden,
     UserNotFound,
+    Throttled(StoreError),
     Backend(StoreError),
 }
 
 impl From<StoreError> for AdminError {
     fn from(error: StoreError) -> Self {
-        AdminError::Backend(error)
+        if error.is_throttling() { AdminError::Throttled(error) } else { AdminError::Backend(error) }
     }
 }
 
@@ -36,6 +37,7 @@ impl Refusal for AdminError {
             AdminError::MissingToken | AdminError::InvalidToken => 401,
             AdminError::Validation(_) => 400,
             AdminError::Forbidden => 403,
+            AdminError::Throttled(_) => 503,
             AdminError::Backend(_) => 500,
         }
     }
@@ -49,13 +51,14 @@ impl Refusal for AdminError {
             AdminError::Validation(_) => "validation_error",
             AdminError::Forbidden => "forbidden",
             AdminError::UserNotFound => "user_not_found",
+            AdminError::Throttled(_) => "throttled",
             AdminError::Backend(_) => "backend_failure",
         }
     }
 
     fn backend_failure(&self) -> Option<&StoreError> {
         match self {
-            AdminError::Backend(failure) => Some(failure),
+            AdminError::Throttled(failure) | AdminError::Backend(failure) => Some(failure),
             _ => None,
         }
     }
@@ -71,11 +74,15 @@ impl Refusal for AdminError {
             AdminError::Validation(message) => ("VALIDATION_ERROR", message.clone()),
             AdminError::Forbidden => ("FORBIDDEN", "Insufficient permissions: only admins can add permissions.".into()),
             AdminError::UserNotFound => ("USER_NOT_FOUND", "User with this ID does not exist.".to_owned()),
+            AdminError::Throttled(_) => {
+                ("SERVICE_UNAVAILABLE", "Service temporarily unavailable, try again later.".to_owned())
+            }
             AdminError::Backend(_) => ("SERVER_ERROR", "Internal server error".to_owned()),
         };
         let response = json_response(self.status(), &json!({ "error": { "code": code, "message": message } }));
         match self {
             AdminError::MissingToken | AdminError::InvalidToken => with_challenge(response, "Bearer"),
+            AdminError::Throttled(_) => with_retry_after(response),
             _ => response,
         }
     }
