@@ -157,3 +157,114 @@ mod tests {
         assert_eq!(empty["permission_uuids"], ["This field is required."]);
     }
 }
+
+/// Properties over generated input: the parser never panics, accepts only what the contract
+/// allows (and then in normal form), and names the item that is wrong.
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    fn uuid_any_case() -> impl Strategy<Value = String> {
+        (any::<u128>(), any::<u128>()).prop_map(|(bits, upper_mask)| {
+            let text = uuid::Uuid::from_u128(bits).hyphenated().to_string();
+            text.chars()
+                .enumerate()
+                .map(|(index, c)| if upper_mask >> index & 1 == 1 { c.to_ascii_uppercase() } else { c })
+                .collect()
+        })
+    }
+
+    fn content_type() -> impl Strategy<Value = ContentType> {
+        prop_oneof![
+            4 => Just(ContentType::Json),
+            1 => Just(ContentType::Missing),
+            1 => any::<String>().prop_map(ContentType::Other),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            uuid_any_case().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![Just("permission_uuids".to_owned()), any::<String>()],
+                    inner,
+                    0..4
+                )
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn is_normal_uuid(text: &str) -> bool {
+        is_hyphenated_uuid(text) && !text.bytes().any(|byte| byte.is_ascii_uppercase())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn whatever_it_accepts_is_in_normal_form(
+            path in prop_oneof![uuid_any_case(), any::<String>()],
+            content_type in content_type(),
+            body in prop_oneof![
+                json_value().prop_map(|value| value.to_string().into_bytes()),
+                prop::collection::vec(uuid_any_case(), 0..120)
+                    .prop_map(|uuids| json!({ "permission_uuids": uuids }).to_string().into_bytes()),
+                prop::collection::vec(any::<u8>(), 0..256),
+            ],
+        ) {
+            if let Ok(request) = parse(&path, &content_type, &body) {
+                prop_assert_eq!(&request.target_user_uuid, &path.to_ascii_lowercase());
+                prop_assert!(is_normal_uuid(&request.target_user_uuid));
+                prop_assert!((1..=MAX_PERMISSION_UUIDS).contains(&request.permission_uuids.len()));
+                prop_assert!(request.permission_uuids.iter().all(|uuid| is_normal_uuid(uuid)));
+                prop_assert!(request.permission_uuids.windows(2).all(|pair| pair[0] < pair[1]), "sorted, unique");
+            }
+        }
+
+        #[test]
+        fn a_valid_request_is_accepted_as_the_set_it_names(
+            path in uuid_any_case(),
+            uuids in prop::collection::vec(uuid_any_case(), 1..=MAX_PERMISSION_UUIDS),
+            extra in prop::collection::btree_map("[a-z_]{1,10}", json_value(), 0..3),
+        ) {
+            let mut body: serde_json::Map<String, Value> = extra.into_iter().collect();
+            body.insert("permission_uuids".to_owned(), json!(uuids));
+            let request = parse(&path, &ContentType::Json, Value::Object(body).to_string().as_bytes()).unwrap();
+            let expected: BTreeSet<String> = uuids.iter().map(|uuid| uuid.to_ascii_lowercase()).collect();
+            prop_assert_eq!(request.permission_uuids, expected.into_iter().collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn a_bad_item_is_named_by_its_index(
+            uuids in prop::collection::vec(uuid_any_case(), 1..50),
+            position in any::<prop::sample::Index>(),
+            bad in json_value().prop_filter("not a UUID", |value| !value.as_str().is_some_and(is_hyphenated_uuid)),
+        ) {
+            let mut items: Vec<Value> = uuids.into_iter().map(Value::from).collect();
+            let index = position.index(items.len() + 1);
+            items.insert(index, bad);
+            let body = json!({ "permission_uuids": items }).to_string();
+            match parse("5de38a8e-800e-4cba-84c5-ee6c27f304d8", &ContentType::Json, body.as_bytes()) {
+                Err(OrgError::InvalidFields(fields)) => {
+                    prop_assert_eq!(&fields["permission_uuids"], &vec![format!("Item {index}: Must be a valid UUID.")]);
+                }
+                other => prop_assert!(false, "expected the item to be named, got {:?}", other),
+            }
+        }
+    }
+}

@@ -177,3 +177,96 @@ mod tests {
         assert_eq!(message(parse(&ContentType::Json, b"[1]")), "payload is required.");
     }
 }
+
+/// Properties over generated input: the parser never panics, accepts only what the grammar
+/// allows (and then in normal form), and rejects any single bad permission.
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    fn permission() -> impl Strategy<Value = String> {
+        "compass\\.[a-z][a-z0-9_-]{0,63}(\\.([a-z][a-z0-9_-]{0,63}|\\*))?"
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            permission().prop_map(Value::from),
+            "[0-9a-fA-F]{24}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![Just("payload".to_owned()), Just("userId".to_owned()), Just("permissions".to_owned())],
+                    inner,
+                    0..4
+                )
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn whatever_it_accepts_is_in_normal_form(
+            body in prop_oneof![
+                json_value().prop_map(|value| value.to_string().into_bytes()),
+                ("[0-9a-fA-F]{24}", prop::collection::vec(prop_oneof![permission(), any::<String>()], 0..120))
+                    .prop_map(|(id, permissions)| {
+                        json!({ "payload": { "userId": id, "permissions": permissions } }).to_string().into_bytes()
+                    }),
+                prop::collection::vec(any::<u8>(), 0..256),
+            ],
+        ) {
+            if let Ok(request) = parse(&ContentType::Json, &body) {
+                prop_assert!(is_object_id(&request.user_id));
+                prop_assert!(!request.user_id.bytes().any(|byte| byte.is_ascii_uppercase()));
+                prop_assert!((1..=MAX_PERMISSIONS).contains(&request.permissions.len()));
+                prop_assert!(request.permissions.iter().all(|permission| is_permission(permission)));
+                prop_assert!(request.permissions.windows(2).all(|pair| pair[0] < pair[1]), "sorted, unique");
+            }
+        }
+
+        #[test]
+        fn a_valid_request_is_accepted_as_the_set_it_names(
+            user_id in "[0-9a-fA-F]{24}",
+            permissions in prop::collection::vec(permission(), 1..=MAX_PERMISSIONS),
+        ) {
+            let body = json!({ "payload": { "userId": user_id, "permissions": permissions } }).to_string();
+            let request = parse(&ContentType::Json, body.as_bytes()).unwrap();
+            prop_assert_eq!(request.user_id, user_id.to_ascii_lowercase());
+            let expected: BTreeSet<String> = permissions.into_iter().collect();
+            prop_assert_eq!(request.permissions, expected.into_iter().collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn a_bad_permission_is_named_by_its_index(
+            permissions in prop::collection::vec(permission(), 1..50),
+            position in any::<prop::sample::Index>(),
+            bad in json_value().prop_filter("not a permission", |value| !value.as_str().is_some_and(is_permission)),
+        ) {
+            let mut items: Vec<Value> = permissions.into_iter().map(Value::from).collect();
+            let index = position.index(items.len() + 1);
+            items.insert(index, bad);
+            let body = json!({ "payload": { "userId": "68bb46bb4db8c853599f1ebb", "permissions": items } }).to_string();
+            let message = match parse(&ContentType::Json, body.as_bytes()) {
+                Err(AdminError::Validation(message)) => message,
+                other => return Err(TestCaseError::fail(format!("expected a validation error, got {other:?}"))),
+            };
+            let expected = format!("payload.permissions[{index}] must be");
+            prop_assert!(message.starts_with(&expected), "{}", message);
+        }
+    }
+}

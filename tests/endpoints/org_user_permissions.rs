@@ -26,7 +26,7 @@ pub const ORGLESS_KEY: &str = "orgless-user-key";
 
 /// Org A: an editor (with the seed's token), a plain member, the seed's target (holding P3),
 /// a member with no `permissions` attribute; org B: an outsider; and a right-holder with no org.
-async fn org_world() -> TestEnv {
+pub(crate) async fn org_world() -> TestEnv {
     let env = TestEnv::new().await;
     env.put_permission(EDIT_RIGHT, "edit_org_users").await;
     env.put_permission(P1, "view_reports").await;

@@ -15,7 +15,7 @@ pub const MEMBER: &str = "64b000000000000000000002";
 pub const BARE: &str = "64b000000000000000000003";
 pub const NOBODY: &str = "64b0000000000000000000ff";
 
-async fn admin_world() -> TestEnv {
+pub(crate) async fn admin_world() -> TestEnv {
     seed(TestEnv::new().await).await
 }
 

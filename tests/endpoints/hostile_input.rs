@@ -1,0 +1,418 @@
+//! Hostile input at scale: generated requests (10,000 per endpoint by default) through the real
+//! handlers over DynamoDB Local, most of them carrying a valid caller's credentials so that they
+//! reach the parsers. Bodies are random JSON of every type and depth, truncated or non-UTF-8
+//! bytes, huge numbers, deep nesting and near-miss requests; headers, content types, methods,
+//! queries and path segments (percent-encoded, as API Gateway passes them) vary too. No target a
+//! generated request names exists, so no grant can succeed: every answer must be a 4xx in the
+//! endpoint's own shape, within a deadline, and the tables must be exactly as they were.
+//!
+//! `HOSTILE_CASES=100000 scripts/test hostile_input` runs a longer campaign.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use serde_json::{Map, Value, json};
+
+use crate::org_user_permissions::{EDIT_RIGHT, EDITOR_KEY, P1, P2, org_world};
+use crate::support::{Event, TestEnv, TestResponse};
+use crate::user_add_permissions::{ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
+
+fn cases() -> u32 {
+    std::env::var("HOSTILE_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(10_000)
+}
+
+/// What one generated request is made of.
+#[derive(Debug, Clone)]
+struct Hostile {
+    method: &'static str,
+    /// The `{user_uuid}` segment as decoded (API Gateway's path parameter) for the org endpoint.
+    segment: String,
+    authorization: Vec<String>,
+    content_type: Option<String>,
+    extra_headers: Vec<(String, String)>,
+    query: String,
+    body: Body,
+    rest_api: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    None,
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+fn hex_uuid() -> impl Strategy<Value = String> {
+    any::<u128>().prop_map(|bits| uuid::Uuid::from_u128(bits).hyphenated().to_string())
+}
+
+fn mixed_case(text: String) -> impl Strategy<Value = String> {
+    prop::collection::vec(any::<bool>(), text.len()).prop_map(move |upper| {
+        text.chars().zip(upper).map(|(c, up)| if up { c.to_ascii_uppercase() } else { c }).collect()
+    })
+}
+
+/// Strings that sit near the interesting edges: UUID and ObjectId look-alikes, permission
+/// look-alikes, control characters, escapes, long runs, and plain random Unicode.
+fn tricky_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => any::<String>(),
+        2 => hex_uuid().prop_flat_map(mixed_case),
+        1 => hex_uuid().prop_map(|uuid| format!("{{{uuid}}}")),
+        1 => hex_uuid().prop_map(|uuid| uuid.replace('-', "")),
+        1 => hex_uuid().prop_map(|uuid| format!("{uuid}\n")),
+        1 => hex_uuid().prop_map(|uuid| format!("urn:uuid:{uuid}")),
+        1 => "[0-9a-fA-F]{23,25}",
+        1 => "compass\\.[a-z][a-z0-9_-]{0,70}(\\.([a-z*][a-z0-9_*-]{0,70}))?(\\.x)?",
+        1 => "compass\\.[\\PC\\s\\.]{0,12}",
+        1 => "[\\x00-\\x1f\\u{7f}\\u{d7ff}\\u{e000}\\u{fffd}\\u{10ffff}]{0,8}",
+        1 => (1usize..3000).prop_map(|n| "a".repeat(n)),
+    ]
+}
+
+fn json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_filter("JSON has no NaN or infinity", |f| f.is_finite()).prop_map(Value::from),
+        tricky_string().prop_map(Value::String),
+    ]
+}
+
+fn json_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("permission_uuids".to_owned()),
+        Just("payload".to_owned()),
+        Just("userId".to_owned()),
+        Just("permissions".to_owned()),
+        Just("role".to_owned()),
+        Just("__proto__".to_owned()),
+        any::<String>(),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    json_leaf().prop_recursive(8, 96, 10, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..10).prop_map(Value::Array),
+            prop::collection::vec((json_key(), inner), 0..6)
+                .prop_map(|fields| Value::Object(fields.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// Text that is not quite JSON, or JSON that strains a parser.
+fn raw_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (1usize..4000).prop_map(|depth| format!("{}{}", "[".repeat(depth), "]".repeat(depth))),
+        (1usize..4000).prop_map(|depth| "{\"a\":".repeat(depth)),
+        "-?[0-9]{30,400}(\\.[0-9]{1,50})?([eE][+-]?[0-9]{1,6})?",
+        Just(r#"{"permission_uuids": ["\ud800"]}"#.to_owned()),
+        Just("\u{feff}{\"permission_uuids\": []}".to_owned()),
+        Just(r#"{"payload": {"userId": "a", "userId": "b"}, "payload": 1}"#.to_owned()),
+        Just("NaN".to_owned()),
+        Just("[1, 2,]".to_owned()),
+        any::<String>(),
+    ]
+}
+
+/// Bodies close to a real grant, so validation is exercised past its first checks.
+fn near_miss_org_body() -> impl Strategy<Value = Value> {
+    let item = prop_oneof![
+        3 => prop_oneof![Just(P1.to_owned()), Just(P2.to_owned()), Just(EDIT_RIGHT.to_owned()), hex_uuid()]
+            .prop_flat_map(mixed_case)
+            .prop_map(Value::String),
+        1 => json_value(),
+    ];
+    (prop::collection::vec(item, 0..120), prop::collection::vec((json_key(), json_value()), 0..3)).prop_map(
+        |(items, extra)| {
+            let mut body: Map<String, Value> = extra.into_iter().collect();
+            body.insert("permission_uuids".to_owned(), Value::Array(items));
+            Value::Object(body)
+        },
+    )
+}
+
+fn near_miss_admin_body() -> impl Strategy<Value = Value> {
+    let permission = prop_oneof![
+        3 => "compass\\.[a-z][a-z0-9_-]{0,8}(\\.([a-z][a-z0-9_-]{0,8}|\\*))?".prop_map(Value::String),
+        1 => json_value(),
+    ];
+    let user_id = prop_oneof![
+        // Nobody has these ids, so a well-formed request is a 404 and writes nothing.
+        Just(Value::String(NOBODY.to_owned())),
+        "[0-9a-fA-F]{24}"
+            .prop_filter("not a seeded user", |id| !is_seeded_admin_world_user(id))
+            .prop_map(Value::String),
+        json_value(),
+    ];
+    (user_id, prop::collection::vec(permission, 0..120), prop::collection::vec((json_key(), json_value()), 0..3))
+        .prop_map(|(user_id, permissions, extra)| {
+            let mut payload: Map<String, Value> = extra.into_iter().collect();
+            payload.insert("userId".to_owned(), user_id);
+            payload.insert("permissions".to_owned(), Value::Array(permissions));
+            json!({ "payload": payload })
+        })
+}
+
+fn is_seeded_admin_world_user(id: &str) -> bool {
+    use crate::user_add_permissions::{BARE, TARGET};
+    [ADMIN, MEMBER, TARGET, BARE].iter().any(|seeded| seeded.eq_ignore_ascii_case(id))
+}
+
+fn body(near_miss: BoxedStrategy<Value>) -> impl Strategy<Value = Body> {
+    prop_oneof![
+        4 => near_miss.prop_map(|value| Body::Text(value.to_string())),
+        3 => json_value().prop_map(|value| Body::Text(value.to_string())),
+        2 => raw_text().prop_map(Body::Text),
+        1 => (json_value(), any::<prop::sample::Index>()).prop_map(|(value, cut)| {
+            let text = value.to_string();
+            let cut = cut.index(text.len() + 1);
+            Body::Bytes(text.as_bytes()[..cut].to_vec())
+        }),
+        1 => prop::collection::vec(any::<u8>(), 0..512).prop_map(Body::Bytes),
+        1 => Just(Body::None),
+        1 => Just(Body::Text(String::new())),
+        // Just over the 64 KiB limit.
+        1 => (65_537usize..70_000).prop_map(|size| Body::Text(format!("[{}1]", " ".repeat(size)))),
+    ]
+}
+
+fn content_type() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        8 => Just(Some("application/json".to_owned())),
+        1 => Just(None),
+        1 => prop::sample::select(vec![
+            "application/json; charset=utf-8",
+            "APPLICATION/JSON",
+            "application/json;charset=latin-1",
+            "application/jsonx",
+            "application/problem+json",
+            "text/plain",
+            "text/json",
+            "multipart/form-data; boundary=x",
+            "application/x-www-form-urlencoded",
+            "",
+            ";",
+        ])
+        .prop_map(|media| Some(media.to_owned())),
+        1 => "[ -~]{0,40}".prop_map(Some),
+    ]
+}
+
+/// Header values API Gateway would pass on: no control characters but tab.
+fn header_value() -> impl Strategy<Value = String> {
+    "[\\t -~\\u{a0}-\\u{10ffff}]{0,60}"
+}
+
+fn authorization(valid: &'static str, scheme: &'static str) -> impl Strategy<Value = Vec<String>> {
+    prop_oneof![
+        12 => Just(vec![valid.to_owned()]),
+        1 => Just(Vec::new()),
+        1 => header_value().prop_map(|value| vec![value]),
+        1 => header_value().prop_map(move |credential| vec![format!("{scheme} {credential}")]),
+        1 => prop::sample::select(vec!["Token", "Bearer", "token", "bearer", "Basic", ""])
+            .prop_map(move |other| vec![format!("{other} {}", valid.split_once(' ').map_or(valid, |(_, c)| c))]),
+        1 => Just(vec![valid.to_owned(), valid.to_owned()]),
+    ]
+}
+
+fn hostile(
+    methods: Vec<&'static str>,
+    segment: BoxedStrategy<String>,
+    authorization: BoxedStrategy<Vec<String>>,
+    near_miss: BoxedStrategy<Value>,
+) -> impl Strategy<Value = Hostile> {
+    (
+        prop::sample::select(methods),
+        segment,
+        authorization,
+        content_type(),
+        // Not `Host`: API Gateway routes on it and passes only its own domain, and lambda_http
+        // panics building the URI from a malformed one (docs/security.md).
+        prop::collection::vec(("x-[a-z-]{1,12}|content-length|cookie|forwarded", header_value()), 0..3),
+        prop_oneof![3 => Just(String::new()), 1 => "[a-zA-Z0-9=&%_.-]{0,40}"],
+        body(near_miss),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(method, segment, authorization, content_type, extra_headers, query, body, rest_api)| Hostile {
+            method,
+            segment,
+            authorization,
+            content_type,
+            extra_headers,
+            query,
+            body,
+            rest_api,
+        })
+}
+
+/// A `{user_uuid}` segment nobody has: fresh UUIDs, look-alikes, traversal and encoded bytes.
+fn org_segment() -> BoxedStrategy<String> {
+    prop_oneof![
+        4 => hex_uuid().prop_flat_map(mixed_case),
+        1 => prop::sample::select(vec!["..", ".", "%2e%2e", "a/b", "\u{0}", " ", "null", "undefined", "%"])
+            .prop_map(str::to_owned),
+        2 => tricky_string().prop_filter("a segment is never empty", |segment| !segment.is_empty()),
+    ]
+    .prop_filter("never an existing user", |segment| !is_seeded_org_world_user(segment))
+    .boxed()
+}
+
+fn is_seeded_org_world_user(segment: &str) -> bool {
+    use crate::org_user_permissions::{BARE, EDITOR, ORGLESS, OUTSIDER, PLAIN, TARGET};
+    [TARGET, EDITOR, PLAIN, ORGLESS, OUTSIDER, BARE].iter().any(|seeded| seeded.eq_ignore_ascii_case(segment))
+}
+
+/// Every byte outside RFC 3986's unreserved set is percent-encoded, as a client must send it.
+fn percent_encoded(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+impl Hostile {
+    fn event(&self, base: Event) -> Event {
+        let mut event = base.method(self.method).query(&self.query);
+        for value in &self.authorization {
+            event = event.header("authorization", value);
+        }
+        if let Some(content_type) = &self.content_type {
+            event = event.header("content-type", content_type);
+        }
+        for (name, value) in &self.extra_headers {
+            event = event.header(name, value);
+        }
+        match &self.body {
+            Body::None => event,
+            Body::Text(text) => event.body(text),
+            Body::Bytes(bytes) => event.binary_body(bytes),
+        }
+    }
+
+    fn request(&self, base: Event) -> lambda_http::Request {
+        let event = self.event(base);
+        if self.rest_api { event.rest_api() } else { event.http_api() }
+    }
+}
+
+fn org_event(case: &Hostile) -> Event {
+    Event::org(&case.segment).path(&format!("/organizations/users/permissions/{}/", percent_encoded(&case.segment)))
+}
+
+/// An answer to a request that cannot succeed: a 4xx, with a challenge on a 401.
+fn check_refusal(response: &TestResponse) -> Result<(), TestCaseError> {
+    prop_assert!((400..500).contains(&response.status), "not a 4xx: {response:?}");
+    if response.status == 401 {
+        prop_assert!(response.headers.contains_key("www-authenticate"), "401 without a challenge: {response:?}");
+    }
+    Ok(())
+}
+
+fn is_gateway_not_found(body: &Value) -> bool {
+    *body == json!({ "message": "Not Found" })
+}
+
+/// Django REST Framework's shapes: `{"detail": "..."}` or `{"<field>": ["...", ...], ...}`.
+fn is_org_shape(body: &Value) -> bool {
+    let Some(fields) = body.as_object() else { return false };
+    if let Some(detail) = fields.get("detail") {
+        return fields.len() == 1 && detail.as_str().is_some_and(|text| !text.is_empty());
+    }
+    !fields.is_empty()
+        && fields.values().all(|messages| {
+            messages.as_array().is_some_and(|messages| {
+                !messages.is_empty() && messages.iter().all(|message| message.as_str().is_some_and(|m| !m.is_empty()))
+            })
+        })
+}
+
+fn is_admin_shape(body: &Value) -> bool {
+    let Some(error) = body.as_object().filter(|fields| fields.len() == 1).and_then(|fields| fields.get("error")) else {
+        return false;
+    };
+    error.as_object().is_some_and(|error| error.len() == 2)
+        && error["code"].as_str().is_some_and(|code| !code.is_empty())
+        && error["message"].as_str().is_some_and(|message| !message.is_empty())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Org,
+    Admin,
+}
+
+impl Endpoint {
+    async fn call(self, env: &TestEnv, case: &Hostile) -> TestResponse {
+        match self {
+            Endpoint::Org => env.call_org(case.request(org_event(case))).await,
+            Endpoint::Admin => env.call_admin(case.request(Event::admin())).await,
+        }
+    }
+
+    fn has_own_shape(self, body: &Value) -> bool {
+        match self {
+            Endpoint::Org => is_org_shape(body),
+            Endpoint::Admin => is_admin_shape(body),
+        }
+    }
+}
+
+/// Drives `cases()` generated requests through `endpoint` and proves the tables did not change.
+fn campaign(env: TestEnv, endpoint: Endpoint, strategy: impl Strategy<Value = Hostile>) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let before = runtime.block_on(env.snapshot());
+    let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
+    let statuses = std::cell::RefCell::new(std::collections::BTreeMap::<u16, u32>::new());
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&strategy, |case| {
+        let response = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), endpoint.call(&env, &case)).await })
+            .map_err(|_| TestCaseError::fail(format!("no answer within 10 s: {case:?}")))?;
+        check_refusal(&response)?;
+        prop_assert!(
+            is_gateway_not_found(&response.body) || endpoint.has_own_shape(&response.body),
+            "not the endpoint's shape: {response:?}"
+        );
+        *statuses.borrow_mut().entry(response.status).or_default() += 1;
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+    assert_eq!(runtime.block_on(env.snapshot()), before, "a refused request wrote something");
+    // The generator must reach past authentication into validation and the store.
+    let statuses = statuses.into_inner();
+    for needed in [400, 404] {
+        assert!(statuses.get(&needed).is_some_and(|&count| count * 50 > cases()), "too few {needed}s: {statuses:?}");
+    }
+    eprintln!("{} generated requests, answers by status: {statuses:?}", cases());
+}
+
+#[test]
+fn the_org_endpoint_refuses_generated_hostile_requests_without_writing() {
+    let env = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(org_world());
+    let methods = vec!["PATCH", "PATCH", "PATCH", "PATCH", "PATCH", "PATCH", "PUT", "POST", "GET", "DELETE"];
+    let valid = Box::leak(format!("Token {EDITOR_KEY}").into_boxed_str());
+    let strategy = hostile(methods, org_segment(), authorization(valid, "Token").boxed(), near_miss_org_body().boxed());
+    campaign(env, Endpoint::Org, strategy);
+}
+
+#[test]
+fn the_admin_endpoint_refuses_generated_hostile_requests_without_writing() {
+    let env = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(admin_world());
+    let methods = vec!["PUT", "PUT", "PUT", "PUT", "PUT", "PUT", "PATCH", "POST", "GET", "DELETE"];
+    // Mostly the admin; sometimes a valid token for a user who does not exist.
+    let admin = Box::leak(format!("Bearer {}", jwt_for(ADMIN)).into_boxed_str());
+    let ghost = Box::leak(format!("Bearer {}", jwt_for("64b0000000000000000000fe")).into_boxed_str());
+    let tokens = prop_oneof![9 => authorization(admin, "Bearer"), 1 => Just(vec![ghost.to_owned()])].boxed();
+    let strategy = hostile(methods, Just(String::new()).boxed(), tokens, near_miss_admin_body().boxed());
+    campaign(env, Endpoint::Admin, strategy);
+}
