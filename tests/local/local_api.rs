@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::support::TestEnv;
 
 /// Starts local-api over fresh demo data; answers its address.
-async fn start() -> (String, TestEnv) {
+pub(crate) async fn start() -> (String, TestEnv) {
     let env = TestEnv::with_demo_data().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -19,14 +19,14 @@ async fn start() -> (String, TestEnv) {
     (address, env)
 }
 
-struct Answer {
-    status: u16,
-    head: String,
-    body: Value,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub head: String,
+    pub body: Value,
 }
 
 /// One HTTP/1.1 exchange on a plain socket (run off the async threads).
-async fn send(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+pub(crate) async fn send(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));

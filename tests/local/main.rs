@@ -5,5 +5,6 @@
 mod support;
 
 mod events;
+mod load;
 mod local_api;
 mod template_tables;
