@@ -7,4 +7,5 @@ mod support;
 mod events;
 mod load;
 mod local_api;
+mod log_secrets;
 mod template_tables;
