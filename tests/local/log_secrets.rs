@@ -13,8 +13,11 @@ use serde_json::Value;
 use crate::local_api::send;
 use crate::support::{TestEnv, endpoint, free_port};
 
-/// The requests in `events/`, as (method, path with query, headers, body).
-fn sample_requests() -> Vec<(String, String, Vec<(String, String)>, String)> {
+/// Method, path with query, headers, body.
+type HttpRequest = (String, String, Vec<(String, String)>, String);
+
+/// The requests in `events/`.
+fn sample_requests() -> Vec<HttpRequest> {
     let mut requests = Vec::new();
     for dir in ["org-user-permissions", "user-add-permissions"] {
         let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(dir);
