@@ -177,3 +177,16 @@ async fn no_credential_reaches_the_logs_even_at_debug_level() {
         assert!(!text.contains(signature_or_key), "a credential reached the logs: {text}");
     }
 }
+
+#[tokio::test]
+async fn keys_are_stored_and_looked_up_by_hash_only() {
+    let env = org_world().await;
+    let stored_hash = permissions_service::auth::api_token::token_hash(org::EDITOR_KEY);
+    let snapshot = env.snapshot().await;
+    assert!(snapshot.iter().any(|line| line.contains(&stored_hash)));
+    assert!(!snapshot.iter().any(|line| line.contains(org::EDITOR_KEY)), "no raw key at rest");
+    // Someone who reads the tokens table gets hashes, and a hash is not a key.
+    let request = Event::org(org::TARGET).token(&stored_hash).json(&json!({ "permission_uuids": [org::P1] }));
+    let response = env.org_refuses(request.http_api(), 401).await;
+    assert_eq!(response.body, json!({ "detail": "Invalid token." }));
+}
