@@ -1,15 +1,17 @@
-//! The frame both endpoints run their own logic in: the time budget, the one log line, the
-//! response. Each endpoint's error enum says how it answers through [`Refusal`].
+//! The frame both endpoints run their own logic in: the time budget, the log lines, the metrics,
+//! the response. Each endpoint's error enum says how it answers through [`Refusal`].
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use crate::request_log;
+use crate::metrics::{Metrics, RequestMetrics};
+use crate::request_log::{self, Completed, GrantSummary};
 use crate::response::json_response;
-use crate::store::StoreError;
+use crate::store::{self, StoreError};
+use crate::{deadline, routing};
 
 /// An endpoint's refusal of a request: its status, its body, and how it is logged.
 pub trait Refusal: From<StoreError> {
@@ -21,27 +23,65 @@ pub trait Refusal: From<StoreError> {
     fn backend_failure(&self) -> Option<&StoreError>;
 }
 
-/// Runs `work` within `budget` and answers: 200 with its body, or its refusal. Past the budget
-/// the answer is the endpoint's 500. Either way one log line records the request.
+/// A grant that landed: the endpoint's 200 body, and what to log and count about it.
+#[derive(Debug)]
+pub struct Granted<S> {
+    pub body: S,
+    pub summary: GrantSummary,
+}
+
+/// Runs `work` within the request's time budget and answers: 200 with its body, or its refusal.
+/// Past the budget the answer is the endpoint's 500. Either way one log line and one metrics line
+/// record the request, and a grant also gets its audit log line.
 pub async fn answer<S: Serialize, E: Refusal>(
     endpoint: &'static str,
+    request: &Request,
     request_id: &str,
-    budget: Duration,
-    work: impl Future<Output = Result<S, E>>,
+    metrics: &Metrics,
+    work: impl Future<Output = Result<Granted<S>, E>>,
 ) -> Response<Body> {
     let started = Instant::now();
-    let result = tokio::time::timeout(budget, work).await.unwrap_or_else(|_| {
-        Err(E::from(StoreError::new("request", format!("no answer within the {} ms budget", budget.as_millis()))))
-    });
-    let (response, status, outcome) = match result {
-        Ok(body) => (json_response(200, &body), 200, "granted"),
+    let budget = deadline::budget(request);
+    let trace_id = routing::trace_id(request);
+    let (result, dynamodb) = match tokio::time::timeout(budget, store::timing_dynamodb(work)).await {
+        Ok(done) => done,
+        Err(_) => {
+            let late = StoreError::new("request", format!("no answer within the {} ms budget", budget.as_millis()));
+            (Err(E::from(late)), started.elapsed())
+        }
+    };
+    let (response, status, outcome, summary) = match result {
+        Ok(granted) => {
+            let outcome = if granted.summary.changed { "granted" } else { "already_held" };
+            (json_response(200, &granted.body), 200, outcome, Some(granted.summary))
+        }
         Err(refusal) => {
             if let Some(failure) = refusal.backend_failure() {
                 request_log::backend_failure(endpoint, request_id, failure);
             }
-            (refusal.to_response(), refusal.status(), refusal.outcome())
+            (refusal.to_response(), refusal.status(), refusal.outcome(), None)
         }
     };
-    request_log::completed(endpoint, request_id, status, outcome, started.elapsed());
+    let latency = started.elapsed();
+    let trace_id = trace_id.as_deref();
+    request_log::completed(&Completed {
+        endpoint,
+        request_id,
+        trace_id,
+        status,
+        outcome,
+        latency,
+        dynamodb,
+        grant: summary.as_ref(),
+    });
+    metrics.record(&RequestMetrics {
+        endpoint,
+        request_id,
+        trace_id,
+        status,
+        changed: summary.as_ref().map(|summary| summary.changed),
+        latency,
+        dynamodb,
+    });
     response
 }

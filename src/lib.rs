@@ -6,7 +6,8 @@
 //!
 //! Shared pieces: [`routing`] (API Gateway's view of paths and methods), [`body`] (size limit,
 //! content type, JSON), [`auth`] (credentials in the `Authorization` header, token hashing, JWT),
-//! [`store`] (DynamoDB), [`request_log`] (the one log line per request).
+//! [`store`] (DynamoDB), [`request_log`] (the log line per request and the audit line per
+//! grant), [`metrics`] (CloudWatch EMF), [`endpoint`] (the frame both endpoints answer in).
 
 pub mod auth;
 pub mod backoff;
@@ -16,6 +17,7 @@ pub mod deadline;
 pub mod endpoint;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod metrics;
 pub mod org_user_permissions;
 pub mod request_log;
 pub mod response;

@@ -25,7 +25,11 @@ pub fn init() {
     let levels = EnvFilter::builder().with_default_directive(level.into()).from_env_lossy();
     let no_raw_events = filter_fn(|metadata| !is_raw_event_dump(metadata.target(), *metadata.level()));
     let text = (!json).then(|| fmt::layer().with_target(false).without_time().with_ansi(false));
-    let json = json.then(|| fmt::layer().json().with_target(false).without_time().with_ansi(false));
+    // Flattened, so a log pipeline filters on `$.request_id`, `$.log_type` and the like; timed,
+    // because a JSON line is read on its own, away from CloudWatch's ingestion time.
+    let json = json.then(|| {
+        fmt::layer().json().flatten_event(true).with_current_span(false).with_span_list(false).with_target(false)
+    });
     tracing_subscriber::registry().with(levels).with(no_raw_events).with(text).with(json).init();
 }
 
@@ -33,12 +37,71 @@ fn is_raw_event_dump(target: &str, level: Level) -> bool {
     level == Level::TRACE && target.starts_with("lambda_runtime")
 }
 
-pub fn completed(endpoint: &'static str, request_id: &str, status: u16, outcome: &'static str, latency: Duration) {
-    let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-    if status >= 500 {
-        tracing::error!(request_id, endpoint, status, outcome, latency_us, "request failed");
+/// What the one log line of a request says.
+#[derive(Debug)]
+pub struct Completed<'a> {
+    pub endpoint: &'static str,
+    pub request_id: &'a str,
+    /// X-Ray's trace id, when Lambda or the caller passed one.
+    pub trace_id: Option<&'a str>,
+    pub status: u16,
+    pub outcome: &'static str,
+    pub latency: Duration,
+    /// Of `latency`, the time spent waiting on DynamoDB.
+    pub dynamodb: Duration,
+    pub grant: Option<&'a GrantSummary>,
+}
+
+/// A grant that landed, for its audit log line.
+#[derive(Debug, Clone)]
+pub struct GrantSummary {
+    pub actor: String,
+    pub target: String,
+    /// As stored: normalised and deduplicated.
+    pub permissions: Vec<String>,
+    /// False when the target already held every one of them.
+    pub changed: bool,
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The request's line; a grant also gets an audit line (`log_type` = `audit`) that a log
+/// subscription or metric filter can select on its own.
+pub fn completed(request: &Completed<'_>) {
+    let Completed { endpoint, request_id, status, outcome, .. } = *request;
+    let trace_id = request.trace_id.unwrap_or("-");
+    let (latency_us, dynamodb_us) = (micros(request.latency), micros(request.dynamodb));
+    if let Some(grant) = request.grant {
+        let (target, permissions_requested) = (grant.target.as_str(), grant.permissions.len());
+        tracing::info!(
+            request_id,
+            trace_id,
+            endpoint,
+            status,
+            outcome,
+            latency_us,
+            dynamodb_us,
+            target,
+            permissions_requested,
+            "request completed"
+        );
+        tracing::info!(
+            log_type = "audit",
+            request_id,
+            trace_id,
+            endpoint,
+            actor = grant.actor.as_str(),
+            target,
+            permissions = grant.permissions.join(",").as_str(),
+            changed = grant.changed,
+            "permissions granted"
+        );
+    } else if status >= 500 {
+        tracing::error!(request_id, trace_id, endpoint, status, outcome, latency_us, dynamodb_us, "request failed");
     } else {
-        tracing::info!(request_id, endpoint, status, outcome, latency_us, "request completed");
+        tracing::info!(request_id, trace_id, endpoint, status, outcome, latency_us, dynamodb_us, "request completed");
     }
 }
 

@@ -7,6 +7,7 @@ use lambda_http::Error;
 use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::config::{ConfigError, optional, process_env};
 use permissions_service::local::api::LocalApi;
+use permissions_service::metrics::Metrics;
 use permissions_service::org_user_permissions::{OrgTables, OrgUserPermissions};
 use permissions_service::user_add_permissions::{AdminTables, UserAddPermissions};
 use permissions_service::{request_log, store};
@@ -25,9 +26,10 @@ async fn main() -> Result<(), Error> {
     let admin_tables = AdminTables::from_env(&process_env)?;
     let jwt = JwtVerifier::from_env(&process_env)?;
     let client = store::client_from_env(&process_env).await?;
+    let metrics = Metrics::emf_from_env(&process_env);
     let api = LocalApi {
-        org: OrgUserPermissions::new(client.clone(), org_tables),
-        admin: UserAddPermissions::new(client, admin_tables, jwt),
+        org: OrgUserPermissions::new(client.clone(), org_tables).with_metrics(metrics.clone()),
+        admin: UserAddPermissions::new(client, admin_tables, jwt).with_metrics(metrics),
     };
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!("local-api listening on http://127.0.0.1:{port}");

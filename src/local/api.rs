@@ -103,12 +103,24 @@ async fn to_lambda_request(request: hyper::Request<Incoming>, request_id: &str, 
     let path = parts.uri.path().to_owned();
     let mut context = Context::default();
     context.request_id = request_id.to_owned();
+    // As Lambda would: the caller's trace header if it sent one, else a new X-Ray-style id.
+    context.xray_trace_id = Some(
+        parts
+            .headers
+            .get("x-amzn-trace-id")
+            .and_then(|value| value.to_str().ok())
+            .map_or_else(|| format!("Root=1-{:08x}-{:024x}", unix_seconds(), fastrand::u128(..) >> 32), str::to_owned),
+    );
     let mut request = Request::from_parts(parts, body).with_raw_http_path(path).with_lambda_context(context);
     if let Route::OrgUserPermissions { user_uuid } = route {
         request = request
             .with_path_parameters(std::collections::HashMap::from([("user_uuid".to_owned(), user_uuid.clone())]));
     }
     request
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs())
 }
 
 fn to_hyper_response(response: Response<Body>, request_id: &str) -> hyper::Response<Full<Bytes>> {

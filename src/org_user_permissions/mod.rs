@@ -22,12 +22,15 @@ use serde::Serialize;
 use self::errors::{FieldErrors, OrgError};
 use crate::auth::{Credentials, api_token, credentials};
 use crate::config::{ConfigError, process_env, table_name};
+use crate::endpoint::Granted;
+use crate::metrics::Metrics;
+use crate::request_log::GrantSummary;
 use crate::store::catalog::Catalog;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
 use crate::store::tokens::Tokens;
 use crate::store::users::{UserRecord, Users};
 use crate::store::{self};
-use crate::{body, deadline, endpoint, routing};
+use crate::{body, endpoint, routing};
 
 /// The binary's name, used in logs and in audit records.
 pub const ENDPOINT: &str = "org-user-permissions";
@@ -66,6 +69,7 @@ pub struct OrgUserPermissions {
     users: Users,
     catalog: Catalog,
     grants: Grants,
+    metrics: Metrics,
 }
 
 impl OrgUserPermissions {
@@ -75,23 +79,30 @@ impl OrgUserPermissions {
             users: Users::new(client.clone(), tables.users.clone()),
             catalog: Catalog::new(client.clone(), tables.permissions.clone()),
             grants: Grants::new(client, tables.users, tables.audit).with_catalog(tables.permissions),
+            metrics: Metrics::Off,
         }
+    }
+
+    /// Where each request's metrics go; none unless set.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Reads the tables' names before anything slower, so a missing one fails init at once.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let tables = OrgTables::from_env(&process_env)?;
         let client = store::client_from_env(&process_env).await?;
-        Ok(Self::new(client, tables))
+        Ok(Self::new(client, tables).with_metrics(Metrics::emf_from_env(&process_env)))
     }
 
     /// Answers every request; never fails and never panics on any input.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = routing::request_id(&request);
-        endpoint::answer(ENDPOINT, &request_id, deadline::budget(&request), self.process(&request, &request_id)).await
+        endpoint::answer(ENDPOINT, &request, &request_id, &self.metrics, self.process(&request, &request_id)).await
     }
 
-    async fn process(&self, request: &Request, request_id: &str) -> Result<OrgGrantResponse, OrgError> {
+    async fn process(&self, request: &Request, request_id: &str) -> Result<Granted<OrgGrantResponse>, OrgError> {
         let path_user_uuid = routing::org_user_permissions_target(request).ok_or(OrgError::RouteNotFound)?;
         if body::is_too_large(request.body()) {
             return Err(OrgError::PayloadTooLarge);
@@ -129,8 +140,16 @@ impl OrgUserPermissions {
             request_id,
         };
         match self.grants.grant(&grant).await? {
-            GrantOutcome::Granted => {
-                Ok(OrgGrantResponse { user_uuid: wanted.target_user_uuid, permission_uuids: wanted.permission_uuids })
+            GrantOutcome::Granted { changed } => {
+                let summary = GrantSummary {
+                    actor: caller.user_id.clone(),
+                    target: wanted.target_user_uuid.clone(),
+                    permissions: wanted.permission_uuids.clone(),
+                    changed,
+                };
+                let body =
+                    OrgGrantResponse { user_uuid: wanted.target_user_uuid, permission_uuids: wanted.permission_uuids };
+                Ok(Granted { body, summary })
             }
             GrantOutcome::TargetNotFound => Err(OrgError::NotFound),
             GrantOutcome::CallerUnknown => Err(OrgError::InvalidToken),

@@ -80,11 +80,7 @@ impl Catalog {
             .map_err(|error| StoreError::build("BatchGetItem(permissions)", &error))?;
         let mut found = Vec::with_capacity(uuids.len());
         for round in 0..UNPROCESSED_ROUNDS {
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
+            let output = super::measured(self.client.batch_get_item().request_items(&self.table, request).send())
                 .await
                 .map_err(|error| StoreError::sdk("BatchGetItem(permissions)", &error))?;
             for item in output.responses().and_then(|tables| tables.get(&self.table)).into_iter().flatten() {

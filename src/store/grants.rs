@@ -6,6 +6,11 @@
 //!
 //! The SDK gives each call a `ClientRequestToken` and reuses it on its own retries, so a retry of
 //! an attempt that did commit is answered as that commit, not evaluated again.
+//!
+//! Whether a grant added anything (for the metrics and the audit log line) costs no round trip
+//! when it did: the first transaction also requires at least one permission to be new. Only a
+//! grant of what the target already holds fails that, and is then sent again without it, so that
+//! it is still audited.
 
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
@@ -65,8 +70,9 @@ pub struct Grant<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantOutcome {
-    /// The permissions are in the target's set and the audit record is written.
-    Granted,
+    /// The permissions are in the target's set and the audit record is written. `changed` is
+    /// false when the target already held all of them.
+    Granted { changed: bool },
     /// The target does not exist or is out of the caller's scope (another organization).
     TargetNotFound,
     /// The caller no longer exists.
@@ -105,15 +111,18 @@ impl Grants {
 
     pub async fn grant(&self, grant: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
         let event_id = uuid::Uuid::now_v7().to_string();
-        // Built once: retries resend the identical request, and the same event id makes a retry
-        // of a write that did land idempotent (ADD of a set and a Put of the same item).
-        let (items, layout) = self.transact_items(grant, &event_id)?;
+        // Built once per phase: retries resend the identical request, and the same event id makes
+        // a retry of a write that did land idempotent (ADD of a set and a Put of the same item).
+        let mut require_new = true;
+        let (mut items, mut layout) = self.transact_items(grant, &event_id, require_new)?;
         let started = Instant::now();
         let mut throttled = false;
         for attempt in 0..TRANSIENT_ATTEMPTS {
-            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let result =
+                super::measured(self.client.transact_write_items().set_transact_items(Some(items.clone())).send())
+                    .await;
             let error = match result {
-                Ok(_) => return Ok(GrantOutcome::Granted),
+                Ok(_) => return Ok(GrantOutcome::Granted { changed: require_new }),
                 Err(error) => error,
             };
             let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()
@@ -121,8 +130,15 @@ impl Grants {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             };
             let reasons = cancelled.cancellation_reasons();
-            if let Some(outcome) = classify(reasons, grant, layout) {
-                return Ok(outcome);
+            match classify(reasons, grant, layout, require_new) {
+                Some(Classified::Answer(outcome)) => return Ok(outcome),
+                Some(Classified::NothingNew) => {
+                    // Everything is held already: grant again without that condition, at once.
+                    require_new = false;
+                    (items, layout) = self.transact_items(grant, &event_id, require_new)?;
+                    continue;
+                }
+                None => {}
             }
             if !reasons.iter().any(is_transient) {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
@@ -147,6 +163,7 @@ impl Grants {
         &self,
         grant: &Grant<'_>,
         event_id: &str,
+        require_new: bool,
     ) -> Result<(Vec<TransactWriteItem>, Layout), StoreError> {
         let build_error = |error| StoreError::build("TransactWriteItems (building the request)", &error);
         let self_grant = grant.caller_id == grant.target_user_id;
@@ -195,9 +212,9 @@ impl Grants {
         let mut update = Update::builder()
             .table_name(&self.users_table)
             .key(USER_ID, string_attribute(grant.target_user_id))
-            .update_expression("ADD #permissions :granted")
+            .update_expression("ADD #p :granted")
             .expression_attribute_names("#user_id", USER_ID)
-            .expression_attribute_names("#permissions", PERMISSIONS)
+            .expression_attribute_names("#p", PERMISSIONS)
             .expression_attribute_values(":granted", AttributeValue::Ss(grant.permissions.to_vec()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if let CallerRight::OrgEditor { org_uuid, .. } = grant.caller_right {
@@ -205,6 +222,19 @@ impl Grants {
             update = update
                 .expression_attribute_names("#org_uuid", ORG_UUID)
                 .expression_attribute_values(":target_org", string_attribute(org_uuid));
+        }
+        if require_new {
+            // "Not all held", not "any one missing": one NOT instead of 100 keeps the expression
+            // under DynamoDB's 300 operators, and short placeholders keep it under 4 KB.
+            let held: Vec<String> =
+                (0..grant.permissions.len()).map(|index| format!("contains(#p, :n{index})")).collect();
+            condition.push_str(" AND NOT (");
+            condition.push_str(&held.join(" AND "));
+            condition.push(')');
+            update = update.expression_attribute_names("#p", PERMISSIONS);
+            for (index, permission) in grant.permissions.iter().enumerate() {
+                update = update.expression_attribute_values(format!(":n{index}"), string_attribute(permission));
+            }
         }
         if self_grant {
             condition.push_str(" AND ");
@@ -233,7 +263,7 @@ impl Grants {
 fn caller_right_condition(right: &CallerRight<'_>) -> (String, Vec<(&'static str, AttributeValue)>) {
     match right {
         CallerRight::OrgEditor { org_uuid, right_uuid, .. } => (
-            "#org_uuid = :caller_org AND contains(#permissions, :right)".to_owned(),
+            "#org_uuid = :caller_org AND contains(#p, :right)".to_owned(),
             vec![(":caller_org", string_attribute(org_uuid)), (":right", string_attribute(right_uuid))],
         ),
         CallerRight::Admin => ("#role = :admin".to_owned(), vec![(":admin", string_attribute(ADMIN_ROLE))]),
@@ -242,7 +272,7 @@ fn caller_right_condition(right: &CallerRight<'_>) -> (String, Vec<(&'static str
 
 fn right_attribute_names(right: &CallerRight<'_>) -> Vec<(&'static str, &'static str)> {
     match right {
-        CallerRight::OrgEditor { .. } => vec![("#org_uuid", ORG_UUID), ("#permissions", PERMISSIONS)],
+        CallerRight::OrgEditor { .. } => vec![("#org_uuid", ORG_UUID), ("#p", PERMISSIONS)],
         CallerRight::Admin => vec![("#role", ROLE)],
     }
 }
@@ -269,30 +299,53 @@ fn is_transient(reason: &CancellationReason) -> bool {
     reason.code().is_some_and(|code| code == "TransactionConflict" || is_throttling_code(code))
 }
 
+enum Classified {
+    Answer(GrantOutcome),
+    /// The target is there and in scope, and already holds every permission asked for.
+    NothingNew,
+}
+
 /// Turns failed conditions into answers. The caller's checks win over the target's: a caller
 /// without the right learns nothing about the target. `None` means no condition failed (the
 /// cancellation was transient or unexpected).
-fn classify(reasons: &[CancellationReason], grant: &Grant<'_>, layout: Layout) -> Option<GrantOutcome> {
+fn classify(
+    reasons: &[CancellationReason],
+    grant: &Grant<'_>,
+    layout: Layout,
+    require_new: bool,
+) -> Option<Classified> {
     let failed = |index: Option<usize>| {
         index.and_then(|index| reasons.get(index)).filter(|reason| reason.code() == Some(CONDITION_FAILED))
     };
     if let Some(reason) = failed(layout.caller) {
-        return Some(match reason.item() {
+        return Some(Classified::Answer(match reason.item() {
             None => GrantOutcome::CallerUnknown,
             Some(_) => GrantOutcome::CallerForbidden,
-        });
+        }));
     }
     if failed(layout.catalog).is_some() {
-        return Some(GrantOutcome::CallerForbidden);
+        return Some(Classified::Answer(GrantOutcome::CallerForbidden));
     }
     let reason = failed(Some(layout.target))?;
-    if layout.caller.is_some() {
-        return Some(GrantOutcome::TargetNotFound);
-    }
-    // A self-grant: the target's condition carried the caller's right too.
-    Some(match reason.item().and_then(UserRecord::from_item) {
-        None => GrantOutcome::CallerUnknown,
-        Some(caller) if !grant.caller_right.is_held_by(&caller) => GrantOutcome::CallerForbidden,
+    let self_grant = layout.caller.is_none();
+    let target = reason.item().and_then(UserRecord::from_item);
+    let answer = match target {
+        None if self_grant => GrantOutcome::CallerUnknown,
+        None => GrantOutcome::TargetNotFound,
+        // A self-grant: the target's condition carried the caller's right too.
+        Some(caller) if self_grant && !grant.caller_right.is_held_by(&caller) => GrantOutcome::CallerForbidden,
+        Some(target) if !in_scope(&grant.caller_right, &target) => GrantOutcome::TargetNotFound,
+        Some(_) if require_new => return Some(Classified::NothingNew),
+        // Without the newness clause only existence and scope can fail; they held a moment ago
+        // in the item DynamoDB returned, so the user changed in between: answer as missing.
         Some(_) => GrantOutcome::TargetNotFound,
-    })
+    };
+    Some(Classified::Answer(answer))
+}
+
+fn in_scope(right: &CallerRight<'_>, target: &UserRecord) -> bool {
+    match right {
+        CallerRight::OrgEditor { org_uuid, .. } => target.org_uuid.as_deref() == Some(*org_uuid),
+        CallerRight::Admin => true,
+    }
 }

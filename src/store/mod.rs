@@ -8,8 +8,10 @@ pub mod grants;
 pub mod tokens;
 pub mod users;
 
+use std::cell::Cell;
 use std::fmt;
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -33,6 +35,29 @@ pub fn retry_config() -> RetryConfig {
         .with_max_attempts(3)
         .with_initial_backoff(Duration::from_millis(50))
         .with_max_backoff(Duration::from_secs(1))
+}
+
+tokio::task_local! {
+    /// Time the current request has spent waiting on DynamoDB, for its metrics and log line.
+    static DYNAMODB_TIME: Cell<Duration>;
+}
+
+/// Runs `request_work`, answering also how long it waited on DynamoDB calls.
+pub async fn timing_dynamodb<T>(request_work: impl Future<Output = T>) -> (T, Duration) {
+    DYNAMODB_TIME
+        .scope(Cell::new(Duration::ZERO), async {
+            let output = request_work.await;
+            (output, DYNAMODB_TIME.with(Cell::get))
+        })
+        .await
+}
+
+/// Wraps one DynamoDB call, adding its time to the request's (if one is being timed).
+pub(crate) async fn measured<T>(call: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let output = call.await;
+    let _ = DYNAMODB_TIME.try_with(|total| total.set(total.get() + started.elapsed()));
+    output
 }
 
 /// Builds the one client a function uses for its lifetime. `DYNAMODB_ENDPOINT`, when set, points

@@ -50,15 +50,16 @@ impl Tokens {
 
     /// Looks a key up by its hash; a record without a `user_id` is treated as no record.
     pub async fn find(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(TOKEN_HASH, string_attribute(token_hash))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| StoreError::sdk("GetItem(tokens)", &error))?;
+        let output = super::measured(
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key(TOKEN_HASH, string_attribute(token_hash))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(|error| StoreError::sdk("GetItem(tokens)", &error))?;
         let Some(item) = output.item() else { return Ok(None) };
         let Some(user_id) = read_string(item, USER_ID) else { return Ok(None) };
         let expiry = match item.get(EXPIRES_AT) {

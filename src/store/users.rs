@@ -54,15 +54,16 @@ impl Users {
 
     /// A strongly consistent read: a revoked right or a demotion takes effect on the next request.
     pub async fn get(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(USER_ID, string_attribute(user_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| StoreError::sdk("GetItem(users)", &error))?;
+        let output = super::measured(
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key(USER_ID, string_attribute(user_id))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(|error| StoreError::sdk("GetItem(users)", &error))?;
         Ok(output.item().and_then(UserRecord::from_item))
     }
 }

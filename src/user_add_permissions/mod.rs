@@ -20,10 +20,13 @@ use self::errors::AdminError;
 use crate::auth::jwt::JwtVerifier;
 use crate::auth::{Credentials, credentials};
 use crate::config::{ConfigError, process_env, table_name};
+use crate::endpoint::Granted;
+use crate::metrics::Metrics;
+use crate::request_log::GrantSummary;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
 use crate::store::users::Users;
 use crate::store::{self};
-use crate::{body, deadline, endpoint, routing};
+use crate::{body, endpoint, routing};
 
 /// The binary's name, used in logs and in audit records.
 pub const ENDPOINT: &str = "user-add-permissions";
@@ -57,6 +60,7 @@ pub struct UserAddPermissions {
     jwt: JwtVerifier,
     users: Users,
     grants: Grants,
+    metrics: Metrics,
 }
 
 impl UserAddPermissions {
@@ -65,7 +69,14 @@ impl UserAddPermissions {
             jwt,
             users: Users::new(client.clone(), tables.users.clone()),
             grants: Grants::new(client, tables.users, tables.audit),
+            metrics: Metrics::Off,
         }
+    }
+
+    /// Where each request's metrics go; none unless set.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Reads and checks every setting before anything slower, so a bad one fails init at once.
@@ -73,16 +84,16 @@ impl UserAddPermissions {
         let tables = AdminTables::from_env(&process_env)?;
         let jwt = JwtVerifier::from_env(&process_env)?;
         let client = store::client_from_env(&process_env).await?;
-        Ok(Self::new(client, tables, jwt))
+        Ok(Self::new(client, tables, jwt).with_metrics(Metrics::emf_from_env(&process_env)))
     }
 
     /// Answers every request; never fails and never panics on any input.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = routing::request_id(&request);
-        endpoint::answer(ENDPOINT, &request_id, deadline::budget(&request), self.process(&request, &request_id)).await
+        endpoint::answer(ENDPOINT, &request, &request_id, &self.metrics, self.process(&request, &request_id)).await
     }
 
-    async fn process(&self, request: &Request, request_id: &str) -> Result<Success, AdminError> {
+    async fn process(&self, request: &Request, request_id: &str) -> Result<Granted<Success>, AdminError> {
         if !routing::is_user_add_permissions(request) {
             return Err(AdminError::RouteNotFound);
         }
@@ -109,7 +120,15 @@ impl UserAddPermissions {
             request_id,
         };
         match self.grants.grant(&grant).await? {
-            GrantOutcome::Granted => Ok(Success { message: SUCCESS_MESSAGE, data: Empty {} }),
+            GrantOutcome::Granted { changed } => Ok(Granted {
+                body: Success { message: SUCCESS_MESSAGE, data: Empty {} },
+                summary: GrantSummary {
+                    actor: caller_id,
+                    target: wanted.user_id,
+                    permissions: wanted.permissions,
+                    changed,
+                },
+            }),
             GrantOutcome::TargetNotFound => Err(AdminError::UserNotFound),
             GrantOutcome::CallerUnknown => Err(AdminError::InvalidToken),
             GrantOutcome::CallerForbidden => Err(AdminError::Forbidden),

@@ -65,6 +65,31 @@ async fn grants_the_seed_example() {
 }
 
 #[tokio::test]
+async fn a_grant_is_logged_as_changed_or_already_held_and_audited_either_way() {
+    let env = admin_world().await;
+    // 100 permissions, the most a request may carry: the newness condition must still fit
+    // DynamoDB's expression limits, whether it passes (new) or fails (all held).
+    let mut permissions: Vec<String> = (0..100).map(|i| format!("compass.module{i:03}.*")).collect();
+    permissions.sort();
+    let many: Vec<&str> = permissions.iter().map(String::as_str).collect();
+    let logs = CapturedLogs::start();
+    env.admin_grants(grant(ADMIN, BARE, &many).http_api()).await;
+    env.admin_grants(grant(ADMIN, BARE, &many).http_api()).await;
+    // One new among held ones is a change.
+    env.admin_grants(grant(ADMIN, BARE, &["compass.module000.*", "compass.zeta"]).http_api()).await;
+    let text = logs.text();
+    let outcomes: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("request completed"))
+        .map(|line| if line.contains("outcome=\"granted\"") { "granted" } else { "already_held" })
+        .collect();
+    assert_eq!(outcomes, ["granted", "already_held", "granted"], "{text}");
+    assert_eq!(text.matches("changed=false").count(), 1, "{text}");
+    assert_eq!(env.permissions_of(BARE).await.unwrap().len(), 101);
+    assert_eq!(env.audit_of(BARE).await.len(), 3);
+}
+
+#[tokio::test]
 async fn duplicates_are_a_noop_and_existing_permissions_are_kept() {
     let env = admin_world().await;
     env.admin_grants(grant(ADMIN, TARGET, &["compass.users.*", "compass.users.*"]).http_api()).await;

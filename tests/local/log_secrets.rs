@@ -3,15 +3,12 @@
 //! a set of attack requests go through it over HTTP; then its whole output is searched for every
 //! credential that was sent and for the JWT secret.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use permissions_service::local::demo;
 use serde_json::Value;
 
 use crate::local_api::send;
-use crate::support::{TestEnv, endpoint, free_port};
+use crate::process::ApiProcess;
+use crate::support::TestEnv;
 
 /// Method, path with query, headers, body.
 type HttpRequest = (String, String, Vec<(String, String)>, String);
@@ -45,41 +42,8 @@ fn sample_requests() -> Vec<HttpRequest> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trace_level_run_of_every_sample_and_attack_logs_no_credential() {
     let env = TestEnv::with_demo_data().await;
-    let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_local-api"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("RUST_LOG", "trace")
-        .env("DYNAMODB_ENDPOINT", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "localonlydemo")
-        .env("AWS_SECRET_ACCESS_KEY", "localonlydemo")
-        .env("AWS_REGION", "us-east-1")
-        .env("USERS_TABLE", &env.tables.users)
-        .env("TOKENS_TABLE", &env.tables.tokens)
-        .env("PERMISSIONS_TABLE", &env.tables.permissions)
-        .env("AUDIT_TABLE", &env.tables.audit)
-        .env("JWT_SECRET", demo::JWT_SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drained as it comes: a full pipe would stall the server mid-log.
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            pipe.read_to_string(&mut text).unwrap();
-            text
-        })
-    };
-    let stdout = drain(Box::new(server.stdout.take().unwrap()));
-    let stderr = drain(Box::new(server.stderr.take().unwrap()));
-    let address = format!("127.0.0.1:{port}");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(&address).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "local-api did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let server = ApiProcess::start(&env, &[("RUST_LOG", "trace")]).await;
+    let address = server.address.clone();
 
     let admin_jwt = demo::jwt_for(demo::ADMIN);
     let long_token = "k".repeat(10 * 1024);
@@ -121,9 +85,8 @@ async fn a_trace_level_run_of_every_sample_and_attack_logs_no_credential() {
         assert!(answer.status < 500, "{method} {path}: {}", answer.status);
     }
 
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let output = stdout.join().unwrap() + &stderr.join().unwrap();
+    let (stdout, stderr) = server.stop();
+    let output = stdout + &stderr;
 
     assert!(output.contains("TRACE"), "the run logged at TRACE level");
     assert!(output.matches("request completed").count() >= requests.len() - 2, "every request logged:\n{output}");

@@ -8,4 +8,6 @@ mod events;
 mod load;
 mod local_api;
 mod log_secrets;
+mod observability;
+mod process;
 mod template_tables;

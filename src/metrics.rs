@@ -1,0 +1,214 @@
+//! CloudWatch metrics as Embedded Metric Format (EMF): one JSON line on stdout per request,
+//! which CloudWatch Logs turns into metrics with no API call and no agent. Written by hand rather
+//! than through a metrics crate: one fixed line per request needs no registry or aggregation, and
+//! costs nothing at init.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::config::optional;
+
+/// The namespace when `METRICS_NAMESPACE` is unset.
+pub const DEFAULT_NAMESPACE: &str = "PermissionsService";
+
+/// The metrics every request line declares, in its order, with their units.
+pub const METRICS: [(&str, &str); 9] = [
+    ("Requests", "Count"),
+    ("Grants", "Count"),
+    ("NoOpGrants", "Count"),
+    ("ClientErrors", "Count"),
+    ("ServerErrors", "Count"),
+    ("Throttled", "Count"),
+    ("Latency", "Milliseconds"),
+    ("DynamoDBLatency", "Milliseconds"),
+    ("ColdStart", "Count"),
+];
+
+/// Where a process's metrics go: stdout in the Lambda functions and local-api, nowhere in
+/// tests that drive the handlers directly.
+#[derive(Debug, Clone, Default)]
+pub enum Metrics {
+    #[default]
+    Off,
+    Emf {
+        namespace: String,
+    },
+}
+
+/// Only the first request a process serves is a cold start.
+static SERVED_BEFORE: AtomicBool = AtomicBool::new(false);
+
+/// What one request contributes.
+#[derive(Debug, Clone)]
+pub struct RequestMetrics<'a> {
+    pub endpoint: &'static str,
+    pub request_id: &'a str,
+    pub trace_id: Option<&'a str>,
+    pub status: u16,
+    /// For a 200: whether the grant added anything.
+    pub changed: Option<bool>,
+    pub latency: Duration,
+    pub dynamodb: Duration,
+}
+
+impl Metrics {
+    /// EMF to stdout, in `METRICS_NAMESPACE` (default [`DEFAULT_NAMESPACE`]).
+    pub fn emf_from_env(lookup: &impl Fn(&str) -> Option<String>) -> Self {
+        Metrics::Emf { namespace: optional(lookup, "METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.into()) }
+    }
+
+    pub fn record(&self, request: &RequestMetrics<'_>) {
+        let Metrics::Emf { namespace } = self else { return };
+        let cold_start = !SERVED_BEFORE.swap(true, Ordering::Relaxed);
+        let line = emf_line(namespace, request, cold_start, SystemTime::now());
+        // A closed stdout must not fail the request: the metric is lost, the answer is not.
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+}
+
+#[derive(Serialize)]
+struct EmfLine<'a> {
+    #[serde(rename = "_aws")]
+    aws: Metadata<'a>,
+    #[serde(rename = "Endpoint")]
+    endpoint: &'static str,
+    #[serde(rename = "Requests")]
+    requests: u8,
+    #[serde(rename = "Grants")]
+    grants: u8,
+    #[serde(rename = "NoOpGrants")]
+    no_op_grants: u8,
+    #[serde(rename = "ClientErrors")]
+    client_errors: u8,
+    #[serde(rename = "ServerErrors")]
+    server_errors: u8,
+    #[serde(rename = "Throttled")]
+    throttled: u8,
+    #[serde(rename = "Latency")]
+    latency: f64,
+    #[serde(rename = "DynamoDBLatency")]
+    dynamodb_latency: f64,
+    #[serde(rename = "ColdStart")]
+    cold_start: u8,
+    // Not metrics: properties CloudWatch Logs Insights can search the line by.
+    request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'a str>,
+    status: u16,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metadata<'a> {
+    timestamp: u64,
+    #[serde(rename = "CloudWatchMetrics")]
+    cloudwatch_metrics: [Directive<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Directive<'a> {
+    namespace: &'a str,
+    dimensions: [[&'static str; 1]; 1],
+    metrics: Vec<Metric>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metric {
+    name: &'static str,
+    unit: &'static str,
+}
+
+/// The EMF line for one request.
+pub fn emf_line(namespace: &str, request: &RequestMetrics<'_>, cold_start: bool, now: SystemTime) -> String {
+    let millis = |duration: Duration| duration.as_secs_f64() * 1000.0;
+    let line = EmfLine {
+        aws: Metadata {
+            timestamp: now.duration_since(UNIX_EPOCH).map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(0)),
+            cloudwatch_metrics: [Directive {
+                namespace,
+                dimensions: [["Endpoint"]],
+                metrics: METRICS.iter().map(|&(name, unit)| Metric { name, unit }).collect(),
+            }],
+        },
+        endpoint: request.endpoint,
+        requests: 1,
+        grants: u8::from(request.changed == Some(true)),
+        no_op_grants: u8::from(request.changed == Some(false)),
+        client_errors: u8::from((400..500).contains(&request.status)),
+        server_errors: u8::from(request.status >= 500),
+        throttled: u8::from(request.status == 503),
+        latency: millis(request.latency),
+        dynamodb_latency: millis(request.dynamodb),
+        cold_start: u8::from(cold_start),
+        request_id: request.request_id,
+        trace_id: request.trace_id,
+        status: request.status,
+    };
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn request(status: u16, changed: Option<bool>) -> RequestMetrics<'static> {
+        RequestMetrics {
+            endpoint: "org-user-permissions",
+            request_id: "req-1",
+            trace_id: Some("Root=1-5759e988-bd862e3fe1be46a994272793"),
+            status,
+            changed,
+            latency: Duration::from_micros(3_250),
+            dynamodb: Duration::from_micros(2_500),
+        }
+    }
+
+    fn parsed(status: u16, changed: Option<bool>, cold_start: bool) -> Value {
+        let now = UNIX_EPOCH + Duration::from_millis(1_795_435_200_123);
+        serde_json::from_str(&emf_line("Ns", &request(status, changed), cold_start, now)).unwrap()
+    }
+
+    #[test]
+    fn the_line_is_valid_emf_declaring_every_metric_it_carries() {
+        let line = parsed(200, Some(true), true);
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(line["_aws"]["Timestamp"], 1_795_435_200_123u64);
+        assert_eq!(directive["Namespace"], "Ns");
+        assert_eq!(directive["Dimensions"], json!([["Endpoint"]]));
+        assert_eq!(line["Endpoint"], "org-user-permissions");
+        let declared = directive["Metrics"].as_array().unwrap();
+        assert_eq!(declared.len(), METRICS.len());
+        for metric in declared {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(line[name].is_number(), "{name} is declared but not set");
+            assert!(["Count", "Milliseconds"].contains(&metric["Unit"].as_str().unwrap()));
+        }
+        assert_eq!(line["Latency"], 3.25);
+        assert_eq!(line["DynamoDBLatency"], 2.5);
+        assert_eq!(
+            (line["Grants"].as_u64(), line["NoOpGrants"].as_u64(), line["ColdStart"].as_u64()),
+            (Some(1), Some(0), Some(1))
+        );
+        assert_eq!(line["request_id"], "req-1");
+        assert_eq!(line["trace_id"], "Root=1-5759e988-bd862e3fe1be46a994272793");
+    }
+
+    #[test]
+    fn outcomes_count_where_they_belong() {
+        let counts = |line: Value| {
+            ["Grants", "NoOpGrants", "ClientErrors", "ServerErrors", "Throttled"]
+                .map(|name| line[name].as_u64().unwrap())
+        };
+        assert_eq!(counts(parsed(200, Some(false), false)), [0, 1, 0, 0, 0]);
+        assert_eq!(counts(parsed(404, None, false)), [0, 0, 1, 0, 0]);
+        assert_eq!(counts(parsed(500, None, false)), [0, 0, 0, 1, 0]);
+        assert_eq!(counts(parsed(503, None, false)), [0, 0, 0, 1, 1]);
+    }
+}

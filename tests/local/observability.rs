@@ -1,0 +1,123 @@
+//! What an operator sees: the real `local-api` binary with Lambda's JSON log format. Every log
+//! line is one JSON object. Each request has a line with its request id, trace id, endpoint,
+//! status, outcome, latency and DynamoDB time, and a grant's line also names the target and the
+//! number of permissions. Each grant also has an audit line. Each request writes one CloudWatch
+//! EMF line that declares the metrics it carries.
+
+use permissions_service::local::demo;
+use permissions_service::metrics::METRICS;
+use serde_json::{Value, json};
+
+use crate::local_api::{Answer, send};
+use crate::process::ApiProcess;
+use crate::support::TestEnv;
+
+const TRACE: &str = "Root=1-67891233-abcdef012345678912345678";
+
+fn request_id(answer: &Answer) -> String {
+    answer.head.lines().find_map(|line| line.strip_prefix("apigw-requestid: ")).unwrap().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_audit_lines_and_emf_metrics_describe_every_request() {
+    let env = TestEnv::with_demo_data().await;
+    let server = ApiProcess::start(&env, &[("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("METRICS_NAMESPACE", "Test")]).await;
+    let token = format!("Token {}", demo::EDITOR_TOKEN);
+    let headers = [("Authorization", token.as_str()), ("Content-Type", "application/json"), ("X-Amzn-Trace-Id", TRACE)];
+    let path = format!("/organizations/users/permissions/{}/", demo::TARGET);
+    let new_permission = demo::CATALOG[3].0;
+    let body = json!({ "permission_uuids": [new_permission, demo::CATALOG[3].0.to_uppercase()] }).to_string();
+
+    let granted = send(&server.address, "PATCH", &path, &headers, &body).await;
+    let again = send(&server.address, "PATCH", &path, &headers, &body).await;
+    let invalid = send(&server.address, "PATCH", &path, &headers, r#"{"permission_uuids": []}"#).await;
+    let admin_jwt = format!("Bearer {}", demo::jwt_for(demo::ADMIN));
+    let missing = send(
+        &server.address,
+        "PUT",
+        "/user/add-permissions",
+        &[("Authorization", admin_jwt.as_str()), ("Content-Type", "application/json")],
+        &json!({ "payload": { "userId": "000000000000000000000000", "permissions": ["compass.x"] } }).to_string(),
+    )
+    .await;
+    assert_eq!([granted.status, again.status, invalid.status, missing.status], [200, 200, 400, 404]);
+    let (stdout, stderr) = server.stop();
+
+    let lines: Vec<Value> = stdout
+        .lines()
+        .chain(stderr.lines())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}")))
+        .collect();
+    let (emf, logs): (Vec<&Value>, Vec<&Value>) = lines.iter().partition(|line| line.get("_aws").is_some());
+    let completed = |answer: &Answer| {
+        let id = request_id(answer);
+        let found: Vec<&&Value> = logs
+            .iter()
+            .filter(|line| line["request_id"] == id.as_str() && line["message"] == "request completed")
+            .collect();
+        assert_eq!(found.len(), 1, "one line for request {id}: {logs:#?}");
+        (*found[0]).clone()
+    };
+
+    // The request lines.
+    let first = completed(&granted);
+    assert_eq!(first["level"], "INFO");
+    assert!(first["timestamp"].is_string());
+    assert_eq!(first["trace_id"], TRACE);
+    assert_eq!(first["endpoint"], "org-user-permissions");
+    assert_eq!((first["status"].as_u64(), first["outcome"].as_str()), (Some(200), Some("granted")));
+    assert_eq!((first["target"].as_str(), first["permissions_requested"].as_u64()), (Some(demo::TARGET), Some(1)));
+    let (latency, dynamodb) = (first["latency_us"].as_u64().unwrap(), first["dynamodb_us"].as_u64().unwrap());
+    assert!(dynamodb > 0 && dynamodb <= latency, "DynamoDB time {dynamodb} within latency {latency}");
+    assert_eq!(completed(&again)["outcome"], "already_held");
+    let refused = completed(&invalid);
+    assert_eq!((refused["status"].as_u64(), refused["outcome"].as_str()), (Some(400), Some("invalid_fields")));
+    assert!(refused.get("target").is_none());
+    let not_found = completed(&missing);
+    assert_eq!(
+        (not_found["endpoint"].as_str(), not_found["status"].as_u64()),
+        (Some("user-add-permissions"), Some(404))
+    );
+    assert!(not_found["trace_id"].as_str().is_some_and(|id| id.starts_with("Root=1-")), "local-api makes one up");
+
+    // The audit lines: one per grant, no-ops included, and only for grants.
+    let audit: Vec<&&Value> = logs.iter().filter(|line| line["log_type"] == "audit").collect();
+    assert_eq!(audit.len(), 2, "{audit:#?}");
+    for (line, answer, changed) in [(audit[0], &granted, true), (audit[1], &again, false)] {
+        assert_eq!(line["message"], "permissions granted");
+        assert_eq!(line["request_id"], request_id(answer).as_str());
+        assert_eq!(line["actor"], demo::EDITOR);
+        assert_eq!(line["target"], demo::TARGET);
+        assert_eq!(line["permissions"], new_permission);
+        assert_eq!(line["changed"], changed);
+    }
+
+    // The metrics: one EMF line per request, each declaring what it sets.
+    assert_eq!(emf.len(), 4, "{emf:#?}");
+    for line in &emf {
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Test");
+        assert_eq!(directive["Dimensions"], json!([["Endpoint"]]));
+        assert!(line["_aws"]["Timestamp"].as_u64().is_some_and(|ms| ms > 1_700_000_000_000));
+        let declared: Vec<&str> =
+            directive["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()).collect();
+        assert_eq!(declared, METRICS.map(|(name, _)| name));
+        for name in declared {
+            assert!(line[name].is_number(), "{name} is declared but not set in {line}");
+        }
+    }
+    let metric = |answer: &Answer, name: &str| {
+        let id = request_id(answer);
+        let line = emf.iter().find(|line| line["request_id"] == id.as_str()).unwrap();
+        line[name].as_f64().unwrap()
+    };
+    assert_eq!(
+        [metric(&granted, "Grants"), metric(&granted, "NoOpGrants"), metric(&granted, "ColdStart")],
+        [1.0, 0.0, 1.0]
+    );
+    assert_eq!([metric(&again, "Grants"), metric(&again, "NoOpGrants"), metric(&again, "ColdStart")], [0.0, 1.0, 0.0]);
+    assert_eq!([metric(&invalid, "ClientErrors"), metric(&missing, "ClientErrors")], [1.0, 1.0]);
+    assert!(
+        metric(&granted, "DynamoDBLatency") > 0.0 && metric(&granted, "Latency") >= metric(&granted, "DynamoDBLatency")
+    );
+}
