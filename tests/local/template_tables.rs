@@ -29,3 +29,14 @@ fn local_env_carries_the_demo_secret_the_demo_tokens_are_signed_with() {
     let secret = local_env.lines().find_map(|line| line.strip_prefix("JWT_SECRET=")).unwrap();
     assert_eq!(secret, permissions_service::local::demo::JWT_SECRET);
 }
+
+#[test]
+fn the_api_conformance_run_uses_the_demo_credentials() {
+    use permissions_service::local::demo;
+    let config = include_str!("../schemathesis.toml");
+    let value = |key: &str| {
+        config.lines().find_map(|line| line.strip_prefix(key)).map(|rest| rest.trim_matches([' ', '=', '"'])).unwrap()
+    };
+    assert_eq!(value("api_key"), format!("Token {}", demo::EDITOR_TOKEN));
+    assert_eq!(value("bearer"), demo::jwt_for(demo::ADMIN));
+}
