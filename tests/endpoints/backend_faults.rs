@@ -76,6 +76,16 @@ fn grant() -> Event {
         .json(&json!({ "payload": { "userId": TARGET, "permissions": ["compass.users.*"] } }))
 }
 
+/// One admin grant through a client stubbed with `rule` (and the production retry policy):
+/// the answer, how long it took, the request's id and everything logged meanwhile.
+async fn grant_through(rule: &Rule) -> (TestResponse, Duration, String, String) {
+    let logs = CapturedLogs::start();
+    let event = grant();
+    let started = Instant::now();
+    let response = TestResponse::from(endpoint(mocked(&[rule])).handle(event.http_api()).await);
+    (response, started.elapsed(), event.request_id, logs.text())
+}
+
 #[tokio::test]
 async fn a_conflicted_transaction_is_retried_until_it_lands() {
     let rule = mock!(Client::transact_write_items)
@@ -147,10 +157,7 @@ async fn throttling_that_outlasts_the_retries_is_a_503_with_retry_after() {
         .http_status(400, Some(THROTTLED.into()))
         .repeatedly()
         .build();
-    let logs = CapturedLogs::start();
-    let event = grant();
-    let started = Instant::now();
-    let response = TestResponse::from(endpoint(mocked(&[&rule])).handle(event.http_api()).await);
+    let (response, took, request_id, logs) = grant_through(&rule).await;
     assert_eq!(response.status, 503, "{response:?}");
     assert_eq!(response.headers["retry-after"], "1");
     assert_eq!(
@@ -158,9 +165,8 @@ async fn throttling_that_outlasts_the_retries_is_a_503_with_retry_after() {
         json!({ "error": { "code": "SERVICE_UNAVAILABLE", "message": "Service temporarily unavailable, try again later." } })
     );
     assert_eq!(rule.num_calls(), 3, "the SDK's three attempts");
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
-    let text = logs.text();
-    assert!(text.contains(&event.request_id) && text.contains("ThrottlingException"), "{text}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(logs.contains(&request_id) && logs.contains("ThrottlingException"), "{logs}");
 }
 
 #[tokio::test]
@@ -172,7 +178,7 @@ async fn throttling_that_clears_is_retried_by_the_sdk() {
         .times(2)
         .output(|| TransactWriteItemsOutput::builder().build())
         .build();
-    let response = TestResponse::from(endpoint(mocked(&[&rule])).handle(grant().http_api()).await);
+    let (response, ..) = grant_through(&rule).await;
     assert_eq!(response.status, 200, "{response:?}");
     assert_eq!(rule.num_calls(), 3);
 }
@@ -181,7 +187,7 @@ async fn throttling_that_clears_is_retried_by_the_sdk() {
 async fn transactions_cancelled_by_throttling_end_in_a_503() {
     let rule =
         mock!(Client::transact_write_items).sequence().error(cancelled_by("ThrottlingError")).repeatedly().build();
-    let response = TestResponse::from(endpoint(mocked(&[&rule])).handle(grant().http_api()).await);
+    let (response, ..) = grant_through(&rule).await;
     assert_eq!(response.status, 503, "{response:?}");
     assert_eq!(response.headers["retry-after"], "1");
     assert_eq!(rule.num_calls(), 8, "attempts are bounded");
@@ -214,15 +220,12 @@ async fn internal_server_errors_are_retried_then_a_500() {
         .http_status(500, Some(INTERNAL_ERROR.into()))
         .repeatedly()
         .build();
-    let logs = CapturedLogs::start();
-    let event = grant();
-    let response = TestResponse::from(endpoint(mocked(&[&rule])).handle(event.http_api()).await);
+    let (response, _, request_id, logs) = grant_through(&rule).await;
     assert_eq!(response.status, 500, "{response:?}");
     assert_eq!(response.body, json!({ "error": { "code": "SERVER_ERROR", "message": "Internal server error" } }));
     assert!(response.headers.get("retry-after").is_none());
     assert_eq!(rule.num_calls(), 3, "the SDK's three attempts");
-    let text = logs.text();
-    assert!(text.contains(&event.request_id) && text.contains("InternalServerError"), "{text}");
+    assert!(logs.contains(&request_id) && logs.contains("InternalServerError"), "{logs}");
 }
 
 #[tokio::test]
@@ -232,13 +235,10 @@ async fn a_malformed_response_is_a_500() {
         .http_status(200, Some(r#"{"ItemCollectionMetrics": {"users": [{"#.into()))
         .repeatedly()
         .build();
-    let logs = CapturedLogs::start();
-    let event = grant();
-    let response = TestResponse::from(endpoint(mocked(&[&rule])).handle(event.http_api()).await);
+    let (response, _, request_id, logs) = grant_through(&rule).await;
     assert_eq!(response.status, 500, "{response:?}");
     assert_eq!(response.body["error"]["code"], "SERVER_ERROR");
-    let text = logs.text();
-    assert!(text.contains(&event.request_id) && text.contains("TransactWriteItems"), "{text}");
+    assert!(logs.contains(&request_id) && logs.contains("TransactWriteItems"), "{logs}");
 }
 
 #[tokio::test]
