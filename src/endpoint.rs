@@ -11,6 +11,7 @@ use crate::metrics::{Metrics, RequestMetrics};
 use crate::request_log::{self, Completed, GrantSummary};
 use crate::response::json_response;
 use crate::store::{self, StoreError};
+use crate::xray::TraceHeader;
 use crate::{deadline, routing};
 
 /// An endpoint's refusal of a request: its status, its body, and how it is logged.
@@ -42,8 +43,9 @@ pub async fn answer<S: Serialize, E: Refusal>(
 ) -> Response<Body> {
     let started = Instant::now();
     let budget = deadline::budget(request);
-    let trace_id = routing::trace_id(request);
-    let (result, dynamodb) = match tokio::time::timeout(budget, store::timing_dynamodb(work)).await {
+    let trace = routing::trace_header(request).as_deref().and_then(TraceHeader::parse);
+    let trace_id = trace.as_ref().map(|trace| trace.root.clone());
+    let (result, dynamodb) = match tokio::time::timeout(budget, store::timing_dynamodb(trace, work)).await {
         Ok(done) => done,
         Err(_) => {
             let late = StoreError::new("request", format!("no answer within the {} ms budget", budget.as_millis()));

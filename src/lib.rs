@@ -7,7 +7,8 @@
 //! Shared pieces: [`routing`] (API Gateway's view of paths and methods), [`body`] (size limit,
 //! content type, JSON), [`auth`] (credentials in the `Authorization` header, token hashing, JWT),
 //! [`store`] (DynamoDB), [`request_log`] (the log line per request and the audit line per
-//! grant), [`metrics`] (CloudWatch EMF), [`endpoint`] (the frame both endpoints answer in).
+//! grant), [`metrics`] (CloudWatch EMF), [`xray`] (a subsegment per DynamoDB call),
+//! [`endpoint`] (the frame both endpoints answer in).
 
 pub mod auth;
 pub mod backoff;
@@ -24,3 +25,4 @@ pub mod response;
 pub mod routing;
 pub mod store;
 pub mod user_add_permissions;
+pub mod xray;

@@ -42,7 +42,7 @@ fn is_raw_event_dump(target: &str, level: Level) -> bool {
 pub struct Completed<'a> {
     pub endpoint: &'static str,
     pub request_id: &'a str,
-    /// X-Ray's trace id, when Lambda or the caller passed one.
+    /// X-Ray's trace id (the header's `Root`), when Lambda or the caller passed one.
     pub trace_id: Option<&'a str>,
     pub status: u16,
     pub outcome: &'static str,

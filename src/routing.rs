@@ -64,9 +64,9 @@ pub fn request_id(request: &Request) -> String {
     .unwrap_or_else(|| "-".to_owned())
 }
 
-/// The X-Ray trace id: Lambda's for this invocation, else the header API Gateway (or a caller of
-/// local-api) sent.
-pub fn trace_id(request: &Request) -> Option<String> {
+/// The X-Ray trace header: Lambda's for this invocation, else the one API Gateway (or a caller
+/// of local-api) sent.
+pub fn trace_header(request: &Request) -> Option<String> {
     if let Some(context) = request.lambda_context_ref()
         && let Some(trace_id) = context.xray_trace_id.as_deref().filter(|id| !id.is_empty())
     {

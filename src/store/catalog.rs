@@ -80,9 +80,13 @@ impl Catalog {
             .map_err(|error| StoreError::build("BatchGetItem(permissions)", &error))?;
         let mut found = Vec::with_capacity(uuids.len());
         for round in 0..UNPROCESSED_ROUNDS {
-            let output = super::measured(self.client.batch_get_item().request_items(&self.table, request).send())
-                .await
-                .map_err(|error| StoreError::sdk("BatchGetItem(permissions)", &error))?;
+            let output = super::measured(
+                "BatchGetItem",
+                &self.table,
+                self.client.batch_get_item().request_items(&self.table, request).send(),
+            )
+            .await
+            .map_err(|error| StoreError::sdk("BatchGetItem(permissions)", &error))?;
             for item in output.responses().and_then(|tables| tables.get(&self.table)).into_iter().flatten() {
                 if let Some(uuid) = read_string(item, PERMISSION_UUID) {
                     let codename = read_string(item, CODENAME).unwrap_or_default();

@@ -118,9 +118,12 @@ impl Grants {
         let started = Instant::now();
         let mut throttled = false;
         for attempt in 0..TRANSIENT_ATTEMPTS {
-            let result =
-                super::measured(self.client.transact_write_items().set_transact_items(Some(items.clone())).send())
-                    .await;
+            let result = super::measured(
+                "TransactWriteItems",
+                &self.users_table,
+                self.client.transact_write_items().set_transact_items(Some(items.clone())).send(),
+            )
+            .await;
             let error = match result {
                 Ok(_) => return Ok(GrantOutcome::Granted { changed: require_new }),
                 Err(error) => error,

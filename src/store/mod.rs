@@ -11,7 +11,7 @@ pub mod users;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::config::{ConfigError, optional};
+use crate::xray::{self, DynamoDbCall, TraceHeader};
 
 /// Deadlines for every DynamoDB call. The whole request has its own budget too (`deadline`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -37,26 +38,45 @@ pub fn retry_config() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(1))
 }
 
-tokio::task_local! {
-    /// Time the current request has spent waiting on DynamoDB, for its metrics and log line.
-    static DYNAMODB_TIME: Cell<Duration>;
+/// What the current request's DynamoDB calls report to: its running DynamoDB time (for its
+/// metrics and log line) and its X-Ray trace (for a subsegment per call).
+struct RequestScope {
+    dynamodb_time: Cell<Duration>,
+    trace: Option<TraceHeader>,
 }
 
-/// Runs `request_work`, answering also how long it waited on DynamoDB calls.
-pub async fn timing_dynamodb<T>(request_work: impl Future<Output = T>) -> (T, Duration) {
-    DYNAMODB_TIME
-        .scope(Cell::new(Duration::ZERO), async {
+tokio::task_local! {
+    static REQUEST: RequestScope;
+}
+
+/// Runs `request_work` under `trace`, answering also how long it waited on DynamoDB calls.
+pub async fn timing_dynamodb<T>(trace: Option<TraceHeader>, request_work: impl Future<Output = T>) -> (T, Duration) {
+    let scope = RequestScope { dynamodb_time: Cell::new(Duration::ZERO), trace };
+    REQUEST
+        .scope(scope, async {
             let output = request_work.await;
-            (output, DYNAMODB_TIME.with(Cell::get))
+            (output, REQUEST.with(|scope| scope.dynamodb_time.get()))
         })
         .await
 }
 
-/// Wraps one DynamoDB call, adding its time to the request's (if one is being timed).
-pub(crate) async fn measured<T>(call: impl Future<Output = T>) -> T {
-    let started = Instant::now();
+/// Wraps one DynamoDB call on `table`: adds its time to the request's and, on a sampled trace,
+/// sends X-Ray its subsegment.
+pub(crate) async fn measured<T, E>(
+    operation: &'static str,
+    table: &str,
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let (started, clock) = (SystemTime::now(), Instant::now());
     let output = call.await;
-    let _ = DYNAMODB_TIME.try_with(|total| total.set(total.get() + started.elapsed()));
+    let took = clock.elapsed();
+    let _ = REQUEST.try_with(|scope| {
+        scope.dynamodb_time.set(scope.dynamodb_time.get() + took);
+        if let Some(trace) = &scope.trace {
+            let ended = started + took;
+            xray::record(trace, &DynamoDbCall { operation, table, started, ended, failed: output.is_err() });
+        }
+    });
     output
 }
 

@@ -51,6 +51,8 @@ impl Tokens {
     /// Looks a key up by its hash; a record without a `user_id` is treated as no record.
     pub async fn find(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let output = super::measured(
+            "GetItem",
+            &self.table,
             self.client
                 .get_item()
                 .table_name(&self.table)

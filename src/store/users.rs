@@ -55,6 +55,8 @@ impl Users {
     /// A strongly consistent read: a revoked right or a demotion takes effect on the next request.
     pub async fn get(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
         let output = super::measured(
+            "GetItem",
+            &self.table,
             self.client
                 .get_item()
                 .table_name(&self.table)

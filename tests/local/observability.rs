@@ -63,7 +63,7 @@ async fn json_logs_audit_lines_and_emf_metrics_describe_every_request() {
     let first = completed(&granted);
     assert_eq!(first["level"], "INFO");
     assert!(first["timestamp"].is_string());
-    assert_eq!(first["trace_id"], TRACE);
+    assert_eq!(first["trace_id"], TRACE.strip_prefix("Root=").unwrap());
     assert_eq!(first["endpoint"], "org-user-permissions");
     assert_eq!((first["status"].as_u64(), first["outcome"].as_str()), (Some(200), Some("granted")));
     assert_eq!((first["target"].as_str(), first["permissions_requested"].as_u64()), (Some(demo::TARGET), Some(1)));
@@ -78,7 +78,7 @@ async fn json_logs_audit_lines_and_emf_metrics_describe_every_request() {
         (not_found["endpoint"].as_str(), not_found["status"].as_u64()),
         (Some("user-add-permissions"), Some(404))
     );
-    assert!(not_found["trace_id"].as_str().is_some_and(|id| id.starts_with("Root=1-")), "local-api makes one up");
+    assert!(not_found["trace_id"].as_str().is_some_and(|id| id.starts_with("1-")), "local-api makes one up");
 
     // The audit lines: one per grant, no-ops included, and only for grants.
     let audit: Vec<&&Value> = logs.iter().filter(|line| line["log_type"] == "audit").collect();
@@ -120,4 +120,59 @@ async fn json_logs_audit_lines_and_emf_metrics_describe_every_request() {
     assert!(
         metric(&granted, "DynamoDBLatency") > 0.0 && metric(&granted, "Latency") >= metric(&granted, "DynamoDBLatency")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sampled_trace_gets_an_xray_subsegment_per_dynamodb_call() {
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+    let daemon_address = daemon.local_addr().unwrap().to_string();
+    let env = TestEnv::with_demo_data().await;
+    let setting = format!("tcp:{daemon_address} udp:{daemon_address}");
+    let server = ApiProcess::start(&env, &[("AWS_XRAY_DAEMON_ADDRESS", setting.as_str())]).await;
+    let token = format!("Token {}", demo::EDITOR_TOKEN);
+    let path = format!("/organizations/users/permissions/{}/", demo::TARGET);
+    let body = json!({ "permission_uuids": [demo::CATALOG[0].0] }).to_string();
+    let send_traced = |trace: &'static str| {
+        let (address, token, path, body) = (server.address.clone(), token.clone(), path.clone(), body.clone());
+        async move {
+            let headers =
+                [("Authorization", token.as_str()), ("Content-Type", "application/json"), ("X-Amzn-Trace-Id", trace)];
+            send(&address, "PATCH", &path, &headers, &body).await.status
+        }
+    };
+    let receive_all = || {
+        let mut datagrams = Vec::new();
+        let mut buffer = [0u8; 65_536];
+        while let Ok(length) = daemon.recv(&mut buffer) {
+            datagrams.push(String::from_utf8(buffer[..length].to_vec()).unwrap());
+        }
+        datagrams
+    };
+
+    assert_eq!(send_traced("Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1").await, 200);
+    let sampled = receive_all();
+    assert_eq!(send_traced("Root=1-67891233-abcdef012345678912345679;Parent=53995c3f42cd8ad9;Sampled=0").await, 200);
+    let unsampled = receive_all();
+    server.stop();
+
+    let operations: Vec<String> = sampled
+        .iter()
+        .map(|datagram| {
+            let (header, document) = datagram.split_once('\n').unwrap();
+            assert_eq!(serde_json::from_str::<Value>(header).unwrap(), json!({ "format": "json", "version": 1 }));
+            let subsegment: Value = serde_json::from_str(document).unwrap();
+            assert_eq!(subsegment["trace_id"], "1-67891233-abcdef012345678912345678");
+            assert_eq!(subsegment["parent_id"], "53995c3f42cd8ad8");
+            assert_eq!(
+                (subsegment["type"].as_str(), subsegment["name"].as_str()),
+                (Some("subsegment"), Some("DynamoDB"))
+            );
+            assert!(subsegment["end_time"].as_f64() >= subsegment["start_time"].as_f64());
+            subsegment["aws"]["operation"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // Token, caller, catalog (a cold cache in a fresh process), then the grant.
+    assert_eq!(operations, ["GetItem", "GetItem", "BatchGetItem", "TransactWriteItems"]);
+    assert!(unsampled.is_empty(), "an unsampled trace sends nothing: {unsampled:?}");
 }
