@@ -308,6 +308,8 @@ async fn warm_latency(org_endpoint: bool) -> WarmResult {
 /// and when its response arrives.
 #[derive(Default)]
 struct RuntimeStub {
+    /// Sent as each invocation's `Lambda-Runtime-Trace-Id`, as Lambda does with active tracing.
+    trace_header: Option<&'static str>,
     events: Mutex<VecDeque<String>>,
     polls: Mutex<Vec<Instant>>,
     responses: Mutex<Vec<(Instant, u16)>>,
@@ -325,7 +327,11 @@ impl RuntimeStub {
             };
             let count = self.polls.lock().unwrap().len();
             let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() + 60_000;
-            return hyper::Response::builder()
+            let mut response = hyper::Response::builder();
+            if let Some(trace) = self.trace_header {
+                response = response.header("lambda-runtime-trace-id", trace);
+            }
+            return response
                 .header("lambda-runtime-aws-request-id", format!("bench-{count}"))
                 .header("lambda-runtime-deadline-ms", deadline.to_string())
                 .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
@@ -370,8 +376,14 @@ struct ProcessRun {
 }
 
 /// Starts the binary against a fresh stub, feeds it `requests` events, and stops it.
-async fn run_binary(binary: &str, env_vars: &HashMap<&str, String>, event: &str, requests: usize) -> ProcessRun {
-    let stub = Arc::new(RuntimeStub::default());
+async fn run_binary(
+    binary: &str,
+    env_vars: &HashMap<&str, String>,
+    trace_header: Option<&'static str>,
+    event: &str,
+    requests: usize,
+) -> ProcessRun {
+    let stub = Arc::new(RuntimeStub { trace_header, ..RuntimeStub::default() });
     stub.events.lock().unwrap().extend(std::iter::repeat_n(event.to_owned(), requests));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -416,10 +428,19 @@ struct ColdResult {
     peak_rss_kib: u64,
 }
 
-async fn cold_starts(binary: &str, org_endpoint: bool) -> ColdResult {
+/// With `traced`, every invocation is sampled and the X-Ray daemon is a local UDP socket that
+/// drains what it receives: the cost of a subsegment per DynamoDB call, at 100 % sampling.
+async fn cold_starts(binary: &str, org_endpoint: bool, traced: bool) -> ColdResult {
     let env = TestEnv::with_demo_data().await;
     let tables = env.org_tables();
-    let env_vars: HashMap<&str, String> = HashMap::from([
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let daemon_address = daemon.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 65_536];
+        while daemon.recv(&mut buffer).is_ok() {}
+    });
+    let trace_header = traced.then_some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
+    let mut env_vars: HashMap<&str, String> = HashMap::from([
         ("PATH", std::env::var("PATH").unwrap_or_default()),
         ("AWS_LAMBDA_FUNCTION_NAME", "bench".into()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
@@ -437,15 +458,18 @@ async fn cold_starts(binary: &str, org_endpoint: bool) -> ColdResult {
         ("AUDIT_TABLE", tables.audit.clone()),
         ("JWT_SECRET", demo::JWT_SECRET.into()),
     ]);
+    if traced {
+        env_vars.insert("AWS_XRAY_DAEMON_ADDRESS", format!("tcp:{daemon_address} udp:{daemon_address}"));
+    }
     let event = if org_endpoint { org_event() } else { admin_event() }.http_api_json().to_string();
     let (mut init, mut first, mut warm) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..COLD_STARTS {
-        let run = run_binary(binary, &env_vars, &event, 3).await;
+        let run = run_binary(binary, &env_vars, trace_header, &event, 3).await;
         init.push(run.init);
         first.push(run.first);
         warm.extend(run.warm);
     }
-    let long_run = run_binary(binary, &env_vars, &event, RSS_REQUESTS).await;
+    let long_run = run_binary(binary, &env_vars, trace_header, &event, RSS_REQUESTS).await;
     ColdResult {
         init: percentiles(init),
         first: percentiles(first),
@@ -583,15 +607,19 @@ async fn run() {
 
     println!("\n### Release binaries ({COLD_STARTS} cold starts each; peak RSS over {RSS_REQUESTS} requests)\n");
     println!(
-        "| binary | size (stripped) | init: exec to first poll, p50 / p99 | first request p50 | later requests p50 | peak RSS |"
+        "| binary | X-Ray | size (stripped) | init: exec to first poll, p50 / p99 | first request p50 | later requests p50 | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|");
-    for (name, binary, org_endpoint) in
-        [("org-user-permissions", org_binary, true), ("user-add-permissions", admin_binary, false)]
-    {
-        let result = cold_starts(binary, org_endpoint).await;
+    println!("|---|---|---|---|---|---|---|");
+    for (name, binary, org_endpoint, traced) in [
+        ("org-user-permissions", org_binary, true, false),
+        ("org-user-permissions", org_binary, true, true),
+        ("user-add-permissions", admin_binary, false, false),
+        ("user-add-permissions", admin_binary, false, true),
+    ] {
+        let result = cold_starts(binary, org_endpoint, traced).await;
         println!(
-            "| {name} | {:.2} MiB | {:.1} / {:.1} ms | {:.2} ms | {:.2} ms | {:.1} MiB |",
+            "| {name} | {} | {:.2} MiB | {:.1} / {:.1} ms | {:.2} ms | {:.2} ms | {:.1} MiB |",
+            if traced { "sampled" } else { "off" },
             size_mib(binary),
             ms(result.init.p50),
             ms(result.init.p99),
