@@ -132,15 +132,38 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 
-fn org_event() -> Event {
-    Event::org(demo::TARGET)
+/// The org grant the bench sends: the API doc's two permissions, to `target`.
+fn org_event(target: &str) -> Event {
+    Event::org(target)
         .token(demo::EDITOR_TOKEN)
         .json(&json!({ "permission_uuids": [demo::CATALOG[0].0, demo::CATALOG[1].0] }))
 }
 
-fn admin_event() -> Event {
+/// The admin grant the bench sends: `permission` and one the demo target already holds.
+fn admin_event(permission: &str) -> Event {
     Event::admin().bearer(&demo::jwt_for(demo::ADMIN)).json(&json!({ "payload": {
-        "userId": demo::ADMIN_TARGET, "permissions": ["compass.dashboard.*", "compass.dashboard.overview"] } }))
+        "userId": demo::ADMIN_TARGET, "permissions": ["compass.users.*", permission] } }))
+}
+
+/// Org users that hold nothing yet, so that every grant to one of them adds something: a
+/// repeated grant takes the no-op path (a second transaction), which is measured on its own.
+fn fresh_org_user(series: char, index: usize) -> String {
+    format!("{series}0000000-0000-4000-8000-{index:012}")
+}
+
+async fn seed_fresh_org_users(env: &TestEnv, series: char, count: usize) {
+    for index in 0..count {
+        env.put_user(&fresh_org_user(series, index), Some(demo::ORG), None, &[]).await;
+    }
+}
+
+/// What a warm request grants.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// Something the target does not hold yet: the common case, one transaction.
+    New,
+    /// The same grant again: the target holds it all, so two transactions (the no-op path).
+    Repeat,
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -172,7 +195,7 @@ async fn direct_transaction(
         .unwrap();
 }
 
-async fn direct_org(client: &Client, tables: &OrgTables, hash: &str) {
+async fn direct_org(client: &Client, tables: &OrgTables, hash: &str, target: &str) {
     client.get_item().table_name(&tables.tokens).key("token_hash", s(hash)).consistent_read(true).send().await.unwrap();
     client
         .get_item()
@@ -195,7 +218,7 @@ async fn direct_org(client: &Client, tables: &OrgTables, hash: &str) {
         .unwrap();
     let update = Update::builder()
         .table_name(&tables.users)
-        .key("user_id", s(demo::TARGET))
+        .key("user_id", s(target))
         .update_expression("ADD #p :granted")
         .condition_expression("attribute_exists(user_id) AND org_uuid = :org")
         .expression_attribute_names("#p", "permissions")
@@ -209,8 +232,8 @@ async fn direct_org(client: &Client, tables: &OrgTables, hash: &str) {
     direct_transaction(client, tables, check, update, &permissions).await;
 }
 
-async fn direct_admin(client: &Client, tables: &OrgTables) {
-    let permissions = ["compass.dashboard.*", "compass.dashboard.overview"];
+async fn direct_admin(client: &Client, tables: &OrgTables, permission: &str) {
+    let permissions = ["compass.users.*", permission];
     let check = ConditionCheck::builder()
         .table_name(&tables.users)
         .key("user_id", s(demo::ADMIN))
@@ -245,35 +268,55 @@ struct WarmResult {
 }
 
 /// Handler and direct SDK calls alternate, so drift in DynamoDB Local hits both alike.
-async fn warm_latency(org_endpoint: bool) -> WarmResult {
+async fn warm_latency(org_endpoint: bool, grant: Grant) -> WarmResult {
     let meter = SdkMeter::default();
     let client = Client::from_conf(support::client_config().interceptor(meter.clone()).build());
     let env = TestEnv::with_demo_data_over(client.clone()).await;
     let tables = env.org_tables();
     let hash = token_hash(demo::EDITOR_TOKEN);
-    let request = || -> Request { if org_endpoint { org_event().http_api() } else { admin_event().http_api() } };
+    let rounds = WARMUP + SAMPLES + 2;
+    if org_endpoint && grant == Grant::New {
+        seed_fresh_org_users(&env, 'b', rounds).await;
+        seed_fresh_org_users(&env, 'd', rounds).await;
+    }
+    // Round `round`'s grant through the handler (series 'h'/'b') or written out directly ('d').
+    let org_target = |series: char, round: usize| match grant {
+        Grant::New => fresh_org_user(series, round),
+        Grant::Repeat => demo::TARGET.to_owned(),
+    };
+    let admin_permission = |series: char, round: usize| match grant {
+        Grant::New => format!("compass.{series}{round}.*"),
+        Grant::Repeat => "compass.dashboard.*".to_owned(),
+    };
+    let request = |round: usize| -> Request {
+        if org_endpoint {
+            org_event(&org_target('b', round)).http_api()
+        } else {
+            admin_event(&admin_permission('h', round)).http_api()
+        }
+    };
     let call = |request: Request| async {
         let response = if org_endpoint { env.org.handle(request).await } else { env.admin.handle(request).await };
         assert_eq!(response.status(), 200, "{:?}", response.body());
     };
 
     meter.take_round_trips();
-    call(request()).await;
+    call(request(rounds - 2)).await;
     let round_trips_cold_cache = meter.take_round_trips();
-    call(request()).await;
+    call(request(rounds - 1)).await;
     let round_trips_warm = meter.take_round_trips();
 
     let mut handler = Vec::with_capacity(SAMPLES);
     let mut direct = Vec::with_capacity(SAMPLES);
     let mut outside_sdk = Vec::with_capacity(SAMPLES);
     for round in 0..WARMUP + SAMPLES {
-        let prepared = request();
+        let prepared = request(round);
         let direct_call = || async {
             let started = Instant::now();
             if org_endpoint {
-                direct_org(&client, &tables, &hash).await;
+                direct_org(&client, &tables, &hash, &org_target('d', round)).await;
             } else {
-                direct_admin(&client, &tables).await;
+                direct_admin(&client, &tables, &admin_permission('d', round)).await;
             }
             started.elapsed()
         };
@@ -380,11 +423,11 @@ async fn run_binary(
     binary: &str,
     env_vars: &HashMap<&str, String>,
     trace_header: Option<&'static str>,
-    event: &str,
-    requests: usize,
+    events: Vec<String>,
 ) -> ProcessRun {
+    let requests = events.len();
     let stub = Arc::new(RuntimeStub { trace_header, ..RuntimeStub::default() });
-    stub.events.lock().unwrap().extend(std::iter::repeat_n(event.to_owned(), requests));
+    stub.events.lock().unwrap().extend(events);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let server = tokio::spawn(stub.clone().serve(listener));
@@ -461,15 +504,34 @@ async fn cold_starts(binary: &str, org_endpoint: bool, traced: bool) -> ColdResu
     if traced {
         env_vars.insert("AWS_XRAY_DAEMON_ADDRESS", format!("tcp:{daemon_address} udp:{daemon_address}"));
     }
-    let event = if org_endpoint { org_event() } else { admin_event() }.http_api_json().to_string();
+    // Every request grants something new (see `Grant`).
+    let total = COLD_STARTS * 3 + RSS_REQUESTS;
+    if org_endpoint {
+        seed_fresh_org_users(&env, 'c', total).await;
+    }
+    let mut next = 0;
+    let mut events = |count: usize| -> Vec<String> {
+        let events = (next..next + count)
+            .map(|index| {
+                let event = if org_endpoint {
+                    org_event(&fresh_org_user('c', index))
+                } else {
+                    admin_event(&format!("compass.c{index}.*"))
+                };
+                event.http_api_json().to_string()
+            })
+            .collect();
+        next += count;
+        events
+    };
     let (mut init, mut first, mut warm) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..COLD_STARTS {
-        let run = run_binary(binary, &env_vars, trace_header, &event, 3).await;
+        let run = run_binary(binary, &env_vars, trace_header, events(3)).await;
         init.push(run.init);
         first.push(run.first);
         warm.extend(run.warm);
     }
-    let long_run = run_binary(binary, &env_vars, trace_header, &event, RSS_REQUESTS).await;
+    let long_run = run_binary(binary, &env_vars, trace_header, events(RSS_REQUESTS)).await;
     ColdResult {
         init: percentiles(init),
         first: percentiles(first),
@@ -515,26 +577,34 @@ async fn local_api_throughput(org_endpoint: bool) -> Throughput {
     let address = listener.local_addr().unwrap().to_string();
     let server = tokio::spawn(Arc::new(api).serve(listener, std::future::pending()));
 
-    let (method, path, authorization, body) = if org_endpoint {
-        (
-            "PATCH",
-            format!("/organizations/users/permissions/{}/", demo::TARGET),
-            format!("Token {}", demo::EDITOR_TOKEN),
-            json!({ "permission_uuids": [demo::CATALOG[0].0] }).to_string(),
+    if org_endpoint {
+        seed_fresh_org_users(&env, 'e', THROUGHPUT_REQUESTS).await;
+    }
+    // Request `index`, granting something new (see `Grant`).
+    let host = address.clone();
+    let request = Arc::new(move |index: usize| -> String {
+        let (method, path, authorization, body) = if org_endpoint {
+            (
+                "PATCH",
+                format!("/organizations/users/permissions/{}/", fresh_org_user('e', index)),
+                format!("Token {}", demo::EDITOR_TOKEN),
+                json!({ "permission_uuids": [demo::CATALOG[0].0] }).to_string(),
+            )
+        } else {
+            (
+                "PUT",
+                "/user/add-permissions".to_owned(),
+                format!("Bearer {}", demo::jwt_for(demo::ADMIN)),
+                json!({ "payload": { "userId": demo::ADMIN_TARGET, "permissions": [format!("compass.e{index}.*")] } })
+                    .to_string(),
+            )
+        };
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {authorization}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         )
-    } else {
-        (
-            "PUT",
-            "/user/add-permissions".to_owned(),
-            format!("Bearer {}", demo::jwt_for(demo::ADMIN)),
-            json!({ "payload": { "userId": demo::ADMIN_TARGET, "permissions": ["compass.users.*"] } }).to_string(),
-        )
-    };
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: {authorization}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
+    });
     let remaining = Arc::new(AtomicUsize::new(THROUGHPUT_REQUESTS));
     let started = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
@@ -544,7 +614,12 @@ async fn local_api_throughput(org_endpoint: bool) -> Throughput {
                 let mut stream = TcpStream::connect(&address).await.unwrap();
                 let mut buffer = Vec::new();
                 let mut latencies = Vec::new();
-                while remaining.fetch_sub(1, Ordering::Relaxed) as isize > 0 {
+                loop {
+                    let left = remaining.fetch_sub(1, Ordering::Relaxed) as isize;
+                    if left <= 0 {
+                        break;
+                    }
+                    let request = request(left as usize - 1);
                     let sent = Instant::now();
                     stream.write_all(request.as_bytes()).await.unwrap();
                     assert_eq!(read_response(&mut stream, &mut buffer).await, 200);
@@ -581,11 +656,16 @@ async fn run() {
         "| endpoint | handler p50 | handler p99 | direct SDK p50 | direct SDK p99 | overhead p50 (handler - direct) | overhead / direct | handler time outside SDK calls, p50 / p99 | round trips (cold catalog / warm) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for (name, org_endpoint) in [("org-user-permissions", true), ("user-add-permissions", false)] {
+    for (name, org_endpoint, grant) in [
+        ("org-user-permissions", true, Grant::New),
+        ("user-add-permissions", false, Grant::New),
+        ("org-user-permissions, all held (no-op)", true, Grant::Repeat),
+        ("user-add-permissions, all held (no-op)", false, Grant::Repeat),
+    ] {
         // On a current-thread runtime, as the Lambda binaries run: no cross-thread wake-ups.
         let result = tokio::task::spawn_blocking(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(warm_latency(org_endpoint))
+            runtime.block_on(warm_latency(org_endpoint, grant))
         })
         .await
         .unwrap();
