@@ -139,10 +139,10 @@ fn org_event(target: &str) -> Event {
         .json(&json!({ "permission_uuids": [demo::CATALOG[0].0, demo::CATALOG[1].0] }))
 }
 
-/// The admin grant the bench sends: `permission` and one the demo target already holds.
-fn admin_event(permission: &str) -> Event {
+/// The admin grant the bench sends: the API doc's two permissions, to `target`.
+fn admin_event(target: &str) -> Event {
     Event::admin().bearer(&demo::jwt_for(demo::ADMIN)).json(&json!({ "payload": {
-        "userId": demo::ADMIN_TARGET, "permissions": ["compass.users.*", permission] } }))
+        "userId": target, "permissions": ["compass.dashboard.*", "compass.dashboard.overview"] } }))
 }
 
 /// Org users that hold nothing yet, so that every grant to one of them adds something: a
@@ -151,10 +151,24 @@ fn fresh_org_user(series: char, index: usize) -> String {
     format!("{series}0000000-0000-4000-8000-{index:012}")
 }
 
-async fn seed_fresh_org_users(env: &TestEnv, series: char, count: usize) {
+/// The admin endpoint's counterpart: ObjectIds, series a hex digit.
+fn fresh_admin_user(series: char, index: usize) -> String {
+    format!("{series}{index:023x}")
+}
+
+/// Users for `series` 0..count, in the demo organization (org) or as plain users (admin).
+async fn seed_fresh_users(env: &TestEnv, org_endpoint: bool, series: char, count: usize) {
     for index in 0..count {
-        env.put_user(&fresh_org_user(series, index), Some(demo::ORG), None, &[]).await;
+        if org_endpoint {
+            env.put_user(&fresh_org_user(series, index), Some(demo::ORG), None, &[]).await;
+        } else {
+            env.put_user(&fresh_admin_user(series, index), None, Some("user"), &[]).await;
+        }
     }
+}
+
+fn fresh_user(org_endpoint: bool, series: char, index: usize) -> String {
+    if org_endpoint { fresh_org_user(series, index) } else { fresh_admin_user(series, index) }
 }
 
 /// What a warm request grants.
@@ -232,8 +246,8 @@ async fn direct_org(client: &Client, tables: &OrgTables, hash: &str, target: &st
     direct_transaction(client, tables, check, update, &permissions).await;
 }
 
-async fn direct_admin(client: &Client, tables: &OrgTables, permission: &str) {
-    let permissions = ["compass.users.*", permission];
+async fn direct_admin(client: &Client, tables: &OrgTables, target: &str) {
+    let permissions = ["compass.dashboard.*", "compass.dashboard.overview"];
     let check = ConditionCheck::builder()
         .table_name(&tables.users)
         .key("user_id", s(demo::ADMIN))
@@ -245,7 +259,7 @@ async fn direct_admin(client: &Client, tables: &OrgTables, permission: &str) {
         .unwrap();
     let update = Update::builder()
         .table_name(&tables.users)
-        .key("user_id", s(demo::ADMIN_TARGET))
+        .key("user_id", s(target))
         .update_expression("ADD #p :granted")
         .condition_expression("attribute_exists(user_id)")
         .expression_attribute_names("#p", "permissions")
@@ -275,24 +289,21 @@ async fn warm_latency(org_endpoint: bool, grant: Grant) -> WarmResult {
     let tables = env.org_tables();
     let hash = token_hash(demo::EDITOR_TOKEN);
     let rounds = WARMUP + SAMPLES + 2;
-    if org_endpoint && grant == Grant::New {
-        seed_fresh_org_users(&env, 'b', rounds).await;
-        seed_fresh_org_users(&env, 'd', rounds).await;
+    if grant == Grant::New {
+        seed_fresh_users(&env, org_endpoint, 'b', rounds).await;
+        seed_fresh_users(&env, org_endpoint, 'd', rounds).await;
     }
-    // Round `round`'s grant through the handler (series 'h'/'b') or written out directly ('d').
-    let org_target = |series: char, round: usize| match grant {
-        Grant::New => fresh_org_user(series, round),
-        Grant::Repeat => demo::TARGET.to_owned(),
-    };
-    let admin_permission = |series: char, round: usize| match grant {
-        Grant::New => format!("compass.{series}{round}.*"),
-        Grant::Repeat => "compass.dashboard.*".to_owned(),
+    // Round `round`'s target through the handler (series 'b') or written out directly ('d').
+    let target = |series: char, round: usize| match (grant, org_endpoint) {
+        (Grant::New, _) => fresh_user(org_endpoint, series, round),
+        (Grant::Repeat, true) => demo::TARGET.to_owned(),
+        (Grant::Repeat, false) => demo::ADMIN_TARGET.to_owned(),
     };
     let request = |round: usize| -> Request {
         if org_endpoint {
-            org_event(&org_target('b', round)).http_api()
+            org_event(&target('b', round)).http_api()
         } else {
-            admin_event(&admin_permission('h', round)).http_api()
+            admin_event(&target('b', round)).http_api()
         }
     };
     let call = |request: Request| async {
@@ -314,9 +325,9 @@ async fn warm_latency(org_endpoint: bool, grant: Grant) -> WarmResult {
         let direct_call = || async {
             let started = Instant::now();
             if org_endpoint {
-                direct_org(&client, &tables, &hash, &org_target('d', round)).await;
+                direct_org(&client, &tables, &hash, &target('d', round)).await;
             } else {
-                direct_admin(&client, &tables, &admin_permission('d', round)).await;
+                direct_admin(&client, &tables, &target('d', round)).await;
             }
             started.elapsed()
         };
@@ -506,18 +517,13 @@ async fn cold_starts(binary: &str, org_endpoint: bool, traced: bool) -> ColdResu
     }
     // Every request grants something new (see `Grant`).
     let total = COLD_STARTS * 3 + RSS_REQUESTS;
-    if org_endpoint {
-        seed_fresh_org_users(&env, 'c', total).await;
-    }
+    seed_fresh_users(&env, org_endpoint, 'c', total).await;
     let mut next = 0;
     let mut events = |count: usize| -> Vec<String> {
         let events = (next..next + count)
             .map(|index| {
-                let event = if org_endpoint {
-                    org_event(&fresh_org_user('c', index))
-                } else {
-                    admin_event(&format!("compass.c{index}.*"))
-                };
+                let target = fresh_user(org_endpoint, 'c', index);
+                let event = if org_endpoint { org_event(&target) } else { admin_event(&target) };
                 event.http_api_json().to_string()
             })
             .collect();
@@ -577,16 +583,14 @@ async fn local_api_throughput(org_endpoint: bool) -> Throughput {
     let address = listener.local_addr().unwrap().to_string();
     let server = tokio::spawn(Arc::new(api).serve(listener, std::future::pending()));
 
-    if org_endpoint {
-        seed_fresh_org_users(&env, 'e', THROUGHPUT_REQUESTS).await;
-    }
+    seed_fresh_users(&env, org_endpoint, 'e', THROUGHPUT_REQUESTS).await;
     // Request `index`, granting something new (see `Grant`).
     let host = address.clone();
     let request = Arc::new(move |index: usize| -> String {
         let (method, path, authorization, body) = if org_endpoint {
             (
                 "PATCH",
-                format!("/organizations/users/permissions/{}/", fresh_org_user('e', index)),
+                format!("/organizations/users/permissions/{}/", fresh_user(true, 'e', index)),
                 format!("Token {}", demo::EDITOR_TOKEN),
                 json!({ "permission_uuids": [demo::CATALOG[0].0] }).to_string(),
             )
@@ -595,7 +599,7 @@ async fn local_api_throughput(org_endpoint: bool) -> Throughput {
                 "PUT",
                 "/user/add-permissions".to_owned(),
                 format!("Bearer {}", demo::jwt_for(demo::ADMIN)),
-                json!({ "payload": { "userId": demo::ADMIN_TARGET, "permissions": [format!("compass.e{index}.*")] } })
+                json!({ "payload": { "userId": fresh_user(false, 'e', index), "permissions": ["compass.users.*"] } })
                     .to_string(),
             )
         };
