@@ -7,7 +7,7 @@ use std::time::Instant;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use crate::metrics::{Metrics, RequestMetrics};
+use crate::metrics::Metrics;
 use crate::request_log::{self, Completed, GrantSummary};
 use crate::response::json_response;
 use crate::store::{self, StoreError};
@@ -43,7 +43,7 @@ pub async fn answer<S: Serialize, E: Refusal>(
 ) -> Response<Body> {
     let started = Instant::now();
     let budget = deadline::budget(request);
-    let trace = routing::trace_header(request).as_deref().and_then(TraceHeader::parse);
+    let trace = routing::trace_header(request).and_then(TraceHeader::parse);
     let trace_id = trace.as_ref().map(|trace| trace.root.clone());
     let (result, dynamodb) = match tokio::time::timeout(budget, store::timing_dynamodb(trace, work)).await {
         Ok(done) => done,
@@ -64,26 +64,17 @@ pub async fn answer<S: Serialize, E: Refusal>(
             (refusal.to_response(), refusal.status(), refusal.outcome(), None)
         }
     };
-    let latency = started.elapsed();
-    let trace_id = trace_id.as_deref();
-    request_log::completed(&Completed {
+    let completed = Completed {
         endpoint,
         request_id,
-        trace_id,
+        trace_id: trace_id.as_deref(),
         status,
         outcome,
-        latency,
+        latency: started.elapsed(),
         dynamodb,
         grant: summary.as_ref(),
-    });
-    metrics.record(&RequestMetrics {
-        endpoint,
-        request_id,
-        trace_id,
-        status,
-        changed: summary.as_ref().map(|summary| summary.changed),
-        latency,
-        dynamodb,
-    });
+    };
+    request_log::completed(&completed);
+    metrics.record(&completed);
     response
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::config::optional;
+use crate::request_log::Completed;
 
 /// The namespace when `METRICS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "PermissionsService";
@@ -41,26 +42,13 @@ pub enum Metrics {
 /// Only the first request a process serves is a cold start.
 static SERVED_BEFORE: AtomicBool = AtomicBool::new(false);
 
-/// What one request contributes.
-#[derive(Debug, Clone)]
-pub struct RequestMetrics<'a> {
-    pub endpoint: &'static str,
-    pub request_id: &'a str,
-    pub trace_id: Option<&'a str>,
-    pub status: u16,
-    /// For a 200: whether the grant added anything.
-    pub changed: Option<bool>,
-    pub latency: Duration,
-    pub dynamodb: Duration,
-}
-
 impl Metrics {
     /// EMF to stdout, in `METRICS_NAMESPACE` (default [`DEFAULT_NAMESPACE`]).
     pub fn emf_from_env(lookup: &impl Fn(&str) -> Option<String>) -> Self {
         Metrics::Emf { namespace: optional(lookup, "METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_NAMESPACE.into()) }
     }
 
-    pub fn record(&self, request: &RequestMetrics<'_>) {
+    pub fn record(&self, request: &Completed<'_>) {
         let Metrics::Emf { namespace } = self else { return };
         let cold_start = !SERVED_BEFORE.swap(true, Ordering::Relaxed);
         let line = emf_line(namespace, request, cold_start, SystemTime::now());
@@ -124,7 +112,7 @@ struct Metric {
 }
 
 /// The EMF line for one request.
-pub fn emf_line(namespace: &str, request: &RequestMetrics<'_>, cold_start: bool, now: SystemTime) -> String {
+pub fn emf_line(namespace: &str, request: &Completed<'_>, cold_start: bool, now: SystemTime) -> String {
     let millis = |duration: Duration| duration.as_secs_f64() * 1000.0;
     let line = EmfLine {
         aws: Metadata {
@@ -137,8 +125,8 @@ pub fn emf_line(namespace: &str, request: &RequestMetrics<'_>, cold_start: bool,
         },
         endpoint: request.endpoint,
         requests: 1,
-        grants: u8::from(request.changed == Some(true)),
-        no_op_grants: u8::from(request.changed == Some(false)),
+        grants: u8::from(request.grant.is_some_and(|grant| grant.changed)),
+        no_op_grants: u8::from(request.grant.is_some_and(|grant| !grant.changed)),
         client_errors: u8::from((400..500).contains(&request.status)),
         server_errors: u8::from(request.status >= 500),
         throttled: u8::from(request.status == 503),
@@ -157,22 +145,27 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-
-    fn request(status: u16, changed: Option<bool>) -> RequestMetrics<'static> {
-        RequestMetrics {
-            endpoint: "org-user-permissions",
-            request_id: "req-1",
-            trace_id: Some("Root=1-5759e988-bd862e3fe1be46a994272793"),
-            status,
-            changed,
-            latency: Duration::from_micros(3_250),
-            dynamodb: Duration::from_micros(2_500),
-        }
-    }
+    use crate::request_log::GrantSummary;
 
     fn parsed(status: u16, changed: Option<bool>, cold_start: bool) -> Value {
+        let grant = changed.map(|changed| GrantSummary {
+            actor: "a".into(),
+            target: "t".into(),
+            permissions: vec!["p".into()],
+            changed,
+        });
+        let request = Completed {
+            endpoint: "org-user-permissions",
+            request_id: "req-1",
+            trace_id: Some("1-5759e988-bd862e3fe1be46a994272793"),
+            status,
+            outcome: "any",
+            latency: Duration::from_micros(3_250),
+            dynamodb: Duration::from_micros(2_500),
+            grant: grant.as_ref(),
+        };
         let now = UNIX_EPOCH + Duration::from_millis(1_795_435_200_123);
-        serde_json::from_str(&emf_line("Ns", &request(status, changed), cold_start, now)).unwrap()
+        serde_json::from_str(&emf_line("Ns", &request, cold_start, now)).unwrap()
     }
 
     #[test]
@@ -197,7 +190,7 @@ mod tests {
             (Some(1), Some(0), Some(1))
         );
         assert_eq!(line["request_id"], "req-1");
-        assert_eq!(line["trace_id"], "Root=1-5759e988-bd862e3fe1be46a994272793");
+        assert_eq!(line["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
     }
 
     #[test]

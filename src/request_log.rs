@@ -37,7 +37,7 @@ fn is_raw_event_dump(target: &str, level: Level) -> bool {
     level == Level::TRACE && target.starts_with("lambda_runtime")
 }
 
-/// What the one log line of a request says.
+/// A request once answered: what its log line and its metrics line say.
 #[derive(Debug)]
 pub struct Completed<'a> {
     pub endpoint: &'static str,

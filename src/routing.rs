@@ -66,11 +66,11 @@ pub fn request_id(request: &Request) -> String {
 
 /// The X-Ray trace header: Lambda's for this invocation, else the one API Gateway (or a caller
 /// of local-api) sent.
-pub fn trace_header(request: &Request) -> Option<String> {
+pub fn trace_header(request: &Request) -> Option<&str> {
     if let Some(context) = request.lambda_context_ref()
         && let Some(trace_id) = context.xray_trace_id.as_deref().filter(|id| !id.is_empty())
     {
-        return Some(trace_id.to_owned());
+        return Some(trace_id);
     }
-    request.headers().get("x-amzn-trace-id").and_then(|value| value.to_str().ok()).map(str::to_owned)
+    request.headers().get("x-amzn-trace-id").and_then(|value| value.to_str().ok())
 }
