@@ -166,6 +166,20 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// A strongly consistent `GetItem` of the item whose string key `key_name` is `key`; `label`
+/// names the call in errors.
+pub(crate) async fn get_item(
+    client: &Client,
+    table: &str,
+    key_name: &str,
+    key: &str,
+    label: &'static str,
+) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, StoreError> {
+    let request = client.get_item().table_name(table).key(key_name, string_attribute(key)).consistent_read(true);
+    let output = measured("GetItem", table, request.send()).await.map_err(|error| StoreError::sdk(label, &error))?;
+    Ok(output.item)
+}
+
 pub(crate) fn string_attribute(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }

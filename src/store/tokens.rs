@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, read_string, string_attribute};
+use super::{StoreError, read_string};
 
 pub const TOKEN_HASH: &str = "token_hash";
 pub const USER_ID: &str = "user_id";
@@ -50,19 +50,8 @@ impl Tokens {
 
     /// Looks a key up by its hash; a record without a `user_id` is treated as no record.
     pub async fn find(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let output = super::measured(
-            "GetItem",
-            &self.table,
-            self.client
-                .get_item()
-                .table_name(&self.table)
-                .key(TOKEN_HASH, string_attribute(token_hash))
-                .consistent_read(true)
-                .send(),
-        )
-        .await
-        .map_err(|error| StoreError::sdk("GetItem(tokens)", &error))?;
-        let Some(item) = output.item() else { return Ok(None) };
+        let item = super::get_item(&self.client, &self.table, TOKEN_HASH, token_hash, "GetItem(tokens)").await?;
+        let Some(item) = item.as_ref() else { return Ok(None) };
         let Some(user_id) = read_string(item, USER_ID) else { return Ok(None) };
         let expiry = match item.get(EXPIRES_AT) {
             None | Some(AttributeValue::Null(_)) => Expiry::Never,

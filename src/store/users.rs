@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, read_string, string_attribute};
+use super::{StoreError, read_string};
 
 pub const USER_ID: &str = "user_id";
 pub const PERMISSIONS: &str = "permissions";
@@ -54,18 +54,7 @@ impl Users {
 
     /// A strongly consistent read: a revoked right or a demotion takes effect on the next request.
     pub async fn get(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let output = super::measured(
-            "GetItem",
-            &self.table,
-            self.client
-                .get_item()
-                .table_name(&self.table)
-                .key(USER_ID, string_attribute(user_id))
-                .consistent_read(true)
-                .send(),
-        )
-        .await
-        .map_err(|error| StoreError::sdk("GetItem(users)", &error))?;
-        Ok(output.item().and_then(UserRecord::from_item))
+        let item = super::get_item(&self.client, &self.table, USER_ID, user_id, "GetItem(users)").await?;
+        Ok(item.as_ref().and_then(UserRecord::from_item))
     }
 }
