@@ -1,24 +1,29 @@
 //! The permission catalog: which permission uuids exist and what their codenames are.
 //!
-//! Catalog entries are immutable (a uuid never changes codename), so entries found are kept for
-//! the life of the warm process. Absences are never cached: a permission added to the catalog
-//! is usable at once.
+//! Catalog entries are immutable (a uuid never changes codename, and entries are never deleted),
+//! so entries found are kept for the life of the warm process and answer "does this uuid exist".
+//! Absences are never cached: a permission added to the catalog is usable at once.
+//!
+//! Authorization is stricter: a caller's right is granted only on a catalog entry read, strongly
+//! consistent, during the same request ([`Catalog::caller_holding`]). The transaction then
+//! re-checks that the caller still holds that uuid, but it no longer names the catalog entry: a
+//! `ConditionCheck` on the one `edit_org_users` entry would put the same item in every org grant
+//! of the whole system, and DynamoDB cancels transactions that share an item while in flight.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, read_string, string_attribute};
+use super::users::{USER_ID, UserRecord};
+use super::{StoreError, TableKeys, batch_get, read_string};
 
 pub const PERMISSION_UUID: &str = "permission_uuid";
 pub const CODENAME: &str = "codename";
 
 /// BatchGetItem's limit on keys per call.
 const BATCH_SIZE: usize = 100;
-/// Rounds spent on keys DynamoDB left unprocessed (it does so under throttling) before giving up.
-const UNPROCESSED_ROUNDS: u32 = 5;
 /// Bounds the warm cache; a real catalog is far smaller, this only guards against a runaway one.
 const CACHE_CAPACITY: usize = 10_000;
 
@@ -27,6 +32,15 @@ pub struct Catalog {
     client: Client,
     table: String,
     codenames: RwLock<HashMap<String, String>>,
+}
+
+/// A caller as read for an org request, and the permission that gives it the right asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerWithRight {
+    pub user: UserRecord,
+    /// The uuid of a permission the caller holds whose catalog entry, read in this request,
+    /// carries the codename; `None` when it holds no such permission.
+    pub right_uuid: Option<String>,
 }
 
 impl Catalog {
@@ -54,57 +68,92 @@ impl Catalog {
                 }
             }
         }
-        for chunk in missing.chunks(BATCH_SIZE) {
-            let fetched = self.fetch(chunk).await?;
-            let mut cache = self.codenames.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            for (uuid, codename) in fetched {
-                if cache.len() < CACHE_CAPACITY {
-                    cache.insert(uuid.clone(), codename.clone());
-                }
-                found.insert(uuid, codename);
-            }
+        found.extend(self.fetch(&missing).await?);
+        Ok(found)
+    }
+
+    /// Reads the user `user_id` from `users_table` and finds which of its permissions carries
+    /// `codename`, judging only on catalog entries read now. Warm, that is one `BatchGetItem`:
+    /// the user, and the entries the cache says carry the codename (a warm cache decides which
+    /// entries to read, never the answer). Cold, the user's permissions that the cache does not
+    /// know yet are read next. Denial may rest on the cache (an entry known to carry another
+    /// codename is never read again); authorization never does. `None` when the user does not
+    /// exist.
+    pub async fn caller_holding(
+        &self,
+        users_table: &str,
+        user_id: &str,
+        codename: &str,
+    ) -> Result<Option<CallerWithRight>, StoreError> {
+        let candidates = self.cached_uuids_named(codename);
+        let reads = [
+            TableKeys { table: users_table, key_name: USER_ID, keys: vec![user_id] },
+            TableKeys {
+                table: &self.table,
+                key_name: PERMISSION_UUID,
+                keys: candidates.iter().map(String::as_str).collect(),
+            },
+        ];
+        let mut items = batch_get(&self.client, &reads, "BatchGetItem(users, permissions)").await?;
+        let Some(user) = items.remove(users_table).into_iter().flatten().find_map(|item| UserRecord::from_item(&item))
+        else {
+            return Ok(None);
+        };
+        let fresh = self.remember(items.remove(&self.table).unwrap_or_default());
+        let holding = |entries: &HashMap<String, String>| {
+            user.permissions
+                .iter()
+                .find(|uuid| entries.get(uuid.as_str()).is_some_and(|name| name == codename))
+                .cloned()
+        };
+        let mut right_uuid = holding(&fresh);
+        if right_uuid.is_none() {
+            // What the cache does not know yet, and what it learned to carry the codename since
+            // this request chose its candidates (a concurrent request may have just read it).
+            let unread: Vec<&str> = {
+                let cache = self.codenames.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+                user.permissions
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|uuid| !fresh.contains_key(*uuid))
+                    .filter(|uuid| cache.get(*uuid).is_none_or(|name| name == codename))
+                    .collect()
+            };
+            right_uuid = holding(&self.fetch(&unread).await?);
+        }
+        Ok(Some(CallerWithRight { user, right_uuid }))
+    }
+
+    fn cached_uuids_named(&self, codename: &str) -> Vec<String> {
+        let cache = self.codenames.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.iter().filter(|(_, name)| *name == codename).map(|(uuid, _)| uuid.clone()).take(BATCH_SIZE - 1).collect()
+    }
+
+    /// Strongly consistent reads of the given entries, remembered in the cache.
+    async fn fetch(&self, uuids: &[&str]) -> Result<HashMap<String, String>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in uuids.chunks(BATCH_SIZE) {
+            let reads = [TableKeys { table: &self.table, key_name: PERMISSION_UUID, keys: chunk.to_vec() }];
+            let mut items = batch_get(&self.client, &reads, "BatchGetItem(permissions)").await?;
+            found.extend(self.remember(items.remove(&self.table).unwrap_or_default()));
         }
         Ok(found)
     }
 
-    async fn fetch(&self, uuids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
-        let keys =
-            uuids.iter().map(|uuid| HashMap::from([(PERMISSION_UUID.to_owned(), string_attribute(uuid))])).collect();
-        let mut request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .projection_expression("#uuid, #codename")
-            .expression_attribute_names("#uuid", PERMISSION_UUID)
-            .expression_attribute_names("#codename", CODENAME)
-            .build()
-            .map_err(|error| StoreError::build("BatchGetItem(permissions)", &error))?;
-        let mut found = Vec::with_capacity(uuids.len());
-        for round in 0..UNPROCESSED_ROUNDS {
-            let output = super::measured(
-                "BatchGetItem",
-                &self.table,
-                self.client.batch_get_item().request_items(&self.table, request).send(),
-            )
-            .await
-            .map_err(|error| StoreError::sdk("BatchGetItem(permissions)", &error))?;
-            for item in output.responses().and_then(|tables| tables.get(&self.table)).into_iter().flatten() {
-                if let Some(uuid) = read_string(item, PERMISSION_UUID) {
-                    let codename = read_string(item, CODENAME).unwrap_or_default();
-                    found.push((uuid.to_owned(), codename.to_owned()));
-                }
-            }
-            match output.unprocessed_keys.and_then(|mut tables| tables.remove(&self.table)) {
-                Some(unprocessed) if !unprocessed.keys().is_empty() => {
-                    request = unprocessed;
-                    tokio::time::sleep(crate::backoff::full_jitter(round)).await;
-                }
-                _ => return Ok(found),
+    fn remember(&self, items: Vec<HashMap<String, AttributeValue>>) -> HashMap<String, String> {
+        let entries: HashMap<String, String> = items
+            .iter()
+            .filter_map(|item| {
+                let uuid = read_string(item, PERMISSION_UUID)?;
+                Some((uuid.to_owned(), read_string(item, CODENAME).unwrap_or_default().to_owned()))
+            })
+            .collect();
+        let mut cache = self.codenames.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (uuid, codename) in &entries {
+            if cache.len() < CACHE_CAPACITY || cache.contains_key(uuid) {
+                cache.insert(uuid.clone(), codename.clone());
             }
         }
-        // DynamoDB leaves keys unprocessed when it throttles the table.
-        Err(StoreError::throttled(
-            "BatchGetItem(permissions)",
-            format!("keys still unprocessed after {UNPROCESSED_ROUNDS} rounds"),
-        ))
+        entries
     }
 }

@@ -9,6 +9,7 @@ pub mod tokens;
 pub mod users;
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
@@ -18,7 +19,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::config::{ConfigError, optional};
 use crate::xray::{self, DynamoDbCall, TraceHeader};
@@ -174,20 +175,78 @@ pub(crate) async fn get_item(
     key_name: &str,
     key: &str,
     label: &'static str,
-) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, StoreError> {
+) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
     let request = client.get_item().table_name(table).key(key_name, string_attribute(key)).consistent_read(true);
     let output = measured("GetItem", table, request.send()).await.map_err(|error| StoreError::sdk(label, &error))?;
     Ok(output.item)
 }
 
+/// Keys to read from one table in a [`batch_get`], all by the same string key attribute.
+pub(crate) struct TableKeys<'a> {
+    pub table: &'a str,
+    pub key_name: &'static str,
+    pub keys: Vec<&'a str>,
+}
+
+/// One strongly consistent `BatchGetItem` over several tables (at most 100 keys in all), with
+/// the keys DynamoDB leaves unprocessed (it does so under throttling) fetched again. Answers the
+/// items found, per table; a key without an item is simply absent.
+pub(crate) async fn batch_get(
+    client: &Client,
+    reads: &[TableKeys<'_>],
+    label: &'static str,
+) -> Result<HashMap<String, Vec<HashMap<String, AttributeValue>>>, StoreError> {
+    let mut request_items = HashMap::new();
+    for read in reads.iter().filter(|read| !read.keys.is_empty()) {
+        let keys = read.keys.iter().map(|key| HashMap::from([(read.key_name.to_owned(), string_attribute(key))]));
+        let keys_and_attributes = KeysAndAttributes::builder()
+            .set_keys(Some(keys.collect()))
+            .consistent_read(true)
+            .build()
+            .map_err(|error| StoreError::build(label, &error))?;
+        request_items.insert(read.table.to_owned(), keys_and_attributes);
+    }
+    let mut found: HashMap<String, Vec<_>> = HashMap::new();
+    // Named after the first table, as X-Ray shows one table per call.
+    let table = reads.first().map(|read| read.table).unwrap_or_default();
+    for round in 0..UNPROCESSED_ROUNDS {
+        if request_items.is_empty() {
+            return Ok(found);
+        }
+        let call = client.batch_get_item().set_request_items(Some(std::mem::take(&mut request_items))).send();
+        let output = measured("BatchGetItem", table, call).await.map_err(|error| StoreError::sdk(label, &error))?;
+        for (table, items) in output.responses.unwrap_or_default() {
+            found.entry(table).or_default().extend(items);
+        }
+        request_items = output.unprocessed_keys.unwrap_or_default();
+        request_items.retain(|_, unprocessed| !unprocessed.keys().is_empty());
+        if !request_items.is_empty() {
+            tokio::time::sleep(crate::backoff::full_jitter(round)).await;
+        }
+    }
+    if request_items.is_empty() {
+        return Ok(found);
+    }
+    Err(StoreError::throttled(label, format!("keys still unprocessed after {UNPROCESSED_ROUNDS} rounds")))
+}
+
+/// Rounds spent on keys DynamoDB left unprocessed before giving up.
+const UNPROCESSED_ROUNDS: u32 = 5;
+
+/// DynamoDB refuses an empty string key and a partition key over 2,048 bytes with a
+/// ValidationException; a stored reference that could be neither is treated as no reference.
+pub(crate) fn is_usable_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_BYTES
+}
+
+/// Half of DynamoDB's 2,048-byte partition key limit: no id this service stores comes close.
+pub(crate) const MAX_KEY_BYTES: usize = 1024;
+
 pub(crate) fn string_attribute(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-pub(crate) fn read_string<'a>(
-    item: &'a std::collections::HashMap<String, AttributeValue>,
-    name: &str,
-) -> Option<&'a str> {
+pub(crate) fn read_string<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Some(value),
         _ => None,
