@@ -48,11 +48,15 @@ impl Tokens {
         Self { client, table }
     }
 
-    /// Looks a key up by its hash; a record without a `user_id` is treated as no record.
+    /// Looks a key up by its hash. A record without a usable `user_id` (missing, not a string,
+    /// or one that could not be a users-table key) is treated as no record: bad stored data
+    /// fails closed, as a 401, instead of reaching DynamoDB as an invalid key.
     pub async fn find(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let item = super::get_item(&self.client, &self.table, TOKEN_HASH, token_hash, "GetItem(tokens)").await?;
         let Some(item) = item.as_ref() else { return Ok(None) };
-        let Some(user_id) = read_string(item, USER_ID) else { return Ok(None) };
+        let Some(user_id) = read_string(item, USER_ID).filter(|user_id| super::is_usable_key(user_id)) else {
+            return Ok(None);
+        };
         let expiry = match item.get(EXPIRES_AT) {
             None | Some(AttributeValue::Null(_)) => Expiry::Never,
             Some(AttributeValue::N(number)) => number.parse().map(Expiry::At).unwrap_or(Expiry::Unreadable),
