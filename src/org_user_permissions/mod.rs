@@ -5,9 +5,12 @@
 //! the caller's `edit_org_users` right (403), catalog membership of the uuids (400), then the
 //! one conditional write (404 when the target is missing or in another organization).
 //!
-//! DynamoDB round trips on success: token GetItem, caller GetItem, TransactWriteItems, plus one
-//! BatchGetItem while any uuid involved is not yet in the warm catalog cache. The cache never
-//! authorizes alone: the transaction re-checks the caller's right and its catalog entry.
+//! DynamoDB round trips on success: token GetItem; one BatchGetItem of the caller and, fresh, the
+//! catalog entries that carry `edit_org_users`; TransactWriteItems. Cold, the caller's and the
+//! requested uuids the catalog cache does not know yet cost a BatchGetItem each. The cache never
+//! authorizes alone: the right is judged on catalog entries read in the request, and the
+//! transaction re-checks that the caller still holds it and that its key is still live. No item
+//! the transaction touches is shared by unrelated requests (see `store::grants`).
 
 pub mod errors;
 pub mod request;
@@ -26,9 +29,9 @@ use crate::endpoint::Granted;
 use crate::metrics::Metrics;
 use crate::request_log::GrantSummary;
 use crate::store::catalog::Catalog;
-use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
+use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants, limit_message};
 use crate::store::tokens::Tokens;
-use crate::store::users::{UserRecord, Users};
+use crate::store::users::UserRecord;
 use crate::store::{self};
 use crate::{body, endpoint, routing};
 
@@ -66,7 +69,7 @@ pub struct OrgGrantResponse {
 #[derive(Debug)]
 pub struct OrgUserPermissions {
     tokens: Tokens,
-    users: Users,
+    users_table: String,
     catalog: Catalog,
     grants: Grants,
     metrics: Metrics,
@@ -75,10 +78,10 @@ pub struct OrgUserPermissions {
 impl OrgUserPermissions {
     pub fn new(client: Client, tables: OrgTables) -> Self {
         Self {
-            tokens: Tokens::new(client.clone(), tables.tokens),
-            users: Users::new(client.clone(), tables.users.clone()),
-            catalog: Catalog::new(client.clone(), tables.permissions.clone()),
-            grants: Grants::new(client, tables.users, tables.audit).with_catalog(tables.permissions),
+            tokens: Tokens::new(client.clone(), tables.tokens.clone()),
+            users_table: tables.users.clone(),
+            catalog: Catalog::new(client.clone(), tables.permissions),
+            grants: Grants::new(client, tables.users, tables.audit).with_tokens(tables.tokens),
             metrics: Metrics::Off,
         }
     }
@@ -110,21 +113,16 @@ impl OrgUserPermissions {
         let caller = self.authenticate(request.headers()).await?;
         let wanted =
             request::parse(&path_user_uuid, &body::content_type(request.headers()), body::bytes(request.body()))?;
-        let org_uuid = caller.org_uuid.as_deref().ok_or(OrgError::PermissionDenied)?;
+        let org_uuid = caller.user.org_uuid.as_deref().ok_or(OrgError::PermissionDenied)?;
+        // The 403 is decided before any requested uuid is looked up, so a caller without the
+        // right learns nothing about the catalog, not even from how long the answer takes.
+        let right_uuid = caller.right_uuid.as_deref().ok_or(OrgError::PermissionDenied)?;
 
-        // One catalog lookup serves both the caller's right and the requested uuids; the right
-        // is judged first so a caller without it learns nothing about the catalog.
-        let involved = caller.permissions.iter().chain(&wanted.permission_uuids).map(String::as_str);
-        let codenames = self.catalog.codenames(involved).await?;
-        let right_uuid = caller
-            .permissions
-            .iter()
-            .find(|uuid| codenames.get(uuid.as_str()).is_some_and(|codename| codename == EDIT_ORG_USERS))
-            .ok_or(OrgError::PermissionDenied)?;
+        let known = self.catalog.codenames(wanted.permission_uuids.iter().map(String::as_str)).await?;
         let unknown: Vec<String> = wanted
             .permission_uuids
             .iter()
-            .filter(|uuid| !codenames.contains_key(uuid.as_str()))
+            .filter(|uuid| !known.contains_key(uuid.as_str()))
             .map(|uuid| format!("Invalid pk \"{uuid}\" - object does not exist."))
             .collect();
         if !unknown.is_empty() {
@@ -132,8 +130,9 @@ impl OrgUserPermissions {
         }
 
         let grant = Grant {
-            caller_id: &caller.user_id,
-            caller_right: CallerRight::OrgEditor { org_uuid, right_uuid, codename: EDIT_ORG_USERS },
+            caller_id: &caller.user.user_id,
+            caller_right: CallerRight::OrgEditor { org_uuid, right_uuid },
+            caller_key_hash: Some(&caller.key_hash),
             target_user_id: &wanted.target_user_uuid,
             permissions: &wanted.permission_uuids,
             endpoint: ENDPOINT,
@@ -142,7 +141,7 @@ impl OrgUserPermissions {
         match self.grants.grant(&grant).await? {
             GrantOutcome::Granted { changed } => {
                 let summary = GrantSummary {
-                    actor: caller.user_id.clone(),
+                    actor: caller.user.user_id.clone(),
                     target: wanted.target_user_uuid.clone(),
                     permissions: wanted.permission_uuids.clone(),
                     changed,
@@ -154,22 +153,41 @@ impl OrgUserPermissions {
             GrantOutcome::TargetNotFound => Err(OrgError::NotFound),
             GrantOutcome::CallerUnknown => Err(OrgError::InvalidToken),
             GrantOutcome::CallerForbidden => Err(OrgError::PermissionDenied),
+            GrantOutcome::LimitExceeded { would_hold } => {
+                Err(OrgError::InvalidFields(FieldErrors::from([("permission_uuids", vec![limit_message(would_hold)])])))
+            }
         }
     }
 
     /// The caller behind the `Token` key: unknown, expired, and orphaned keys are all invalid.
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<UserRecord, OrgError> {
+    /// Reading the caller also reads, fresh, the catalog entries that could give it its right.
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<OrgCaller, OrgError> {
         let key = match credentials(headers, "Token") {
             Credentials::Absent => return Err(OrgError::CredentialsNotProvided),
             Credentials::Malformed => return Err(OrgError::InvalidToken),
             Credentials::Present(key) => key,
         };
+        let key_hash = api_token::token_hash(key);
         let token = self
             .tokens
-            .find(&api_token::token_hash(key))
+            .find(&key_hash)
             .await?
             .filter(|token| token.is_live_at(SystemTime::now()))
             .ok_or(OrgError::InvalidToken)?;
-        self.users.get(&token.user_id).await?.ok_or(OrgError::InvalidToken)
+        let caller = self
+            .catalog
+            .caller_holding(&self.users_table, &token.user_id, EDIT_ORG_USERS)
+            .await?
+            .ok_or(OrgError::InvalidToken)?;
+        Ok(OrgCaller { user: caller.user, right_uuid: caller.right_uuid, key_hash })
     }
+}
+
+/// An authenticated org caller.
+struct OrgCaller {
+    user: UserRecord,
+    /// The permission that gives it `edit_org_users`, judged on a catalog entry read now.
+    right_uuid: Option<String>,
+    /// The hash of the key it sent, whose liveness the grant's transaction re-checks.
+    key_hash: String,
 }

@@ -1,19 +1,27 @@
 //! The grant: ONE `TransactWriteItems` that set-adds the permissions to the target (conditional on
-//! the target existing and being in scope), writes the audit record, and re-checks the caller's
-//! right (and, for the org endpoint, that the right's catalog entry still says `edit_org_users`,
-//! so a warm process's catalog cache never authorizes on its own). Either all of it lands or none
-//! of it does; a failed condition is an answer (404, 403, 401), never a partial write.
+//! the target existing, being in scope, and having room under the per-user limit), writes the
+//! audit record, and re-checks the caller: its right, and for an API-key caller that the key is
+//! still live. Either all of it lands or none of it does; a failed condition is an answer (404,
+//! 403, 401, the limit's 400), never a partial write.
+//!
+//! No item of the transaction is one that unrelated requests touch: the caller's own user item
+//! and key, the target, and a fresh audit item. DynamoDB cancels a transaction whose items are in
+//! another one still in flight (`TransactionConflict`), so a shared item would serialise every
+//! grant in the system. Conflicts left (one caller's or one target's concurrent grants) are
+//! retried here with jittered backoff.
 //!
 //! The SDK gives each call a `ClientRequestToken` and reuses it on its own retries, so a retry of
 //! an attempt that did commit is answered as that commit, not evaluated again.
 //!
-//! Whether a grant added anything (for the metrics and the audit log line) costs no round trip
-//! when it did: the first transaction also requires at least one permission to be new. Only a
-//! grant of what the target already holds fails that, and is then sent again without it, so that
-//! it is still audited.
+//! The first attempt assumes nothing about the target: it requires at least one permission to be
+//! new (so whether a grant changed anything costs no round trip when it did) and room for all of
+//! them. When that fails, DynamoDB returns the target's item, and the next attempt is built from
+//! what it holds: an exact limit check for what is really new, or, when everything is held
+//! already, a no-op that is still audited. Each such attempt requires what it assumed (the held
+//! permissions still held), so a concurrent change sends it back to be judged again.
 
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -22,7 +30,7 @@ use aws_sdk_dynamodb::types::{
     Update,
 };
 
-use super::catalog::{CODENAME, PERMISSION_UUID};
+use super::tokens::{EXPIRES_AT, TOKEN_HASH};
 use super::users::{ADMIN_ROLE, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
 use super::{StoreError, is_throttling_code, string_attribute};
 use crate::backoff::full_jitter;
@@ -31,16 +39,30 @@ use crate::backoff::full_jitter;
 pub const AUDIT_USER_ID: &str = "user_id";
 pub const AUDIT_EVENT_ID: &str = "event_id";
 
+/// The most permissions one user may hold (SPEC's limit). At the longest permission this
+/// service accepts, 1,000 of them stay far under DynamoDB's 400 KB item limit, so the item limit
+/// is never what answers.
+pub const MAX_PERMISSIONS_PER_USER: usize = 1_000;
+
+/// The refusal of a grant that would pass [`MAX_PERMISSIONS_PER_USER`], in words a caller can act
+/// on; each API wraps it in its own error shape.
+pub fn limit_message(would_hold: usize) -> String {
+    format!(
+        "A user can hold at most {MAX_PERMISSIONS_PER_USER} permissions; this grant would bring the user to {would_hold}."
+    )
+}
+
 /// Attempts at a transaction DynamoDB cancelled for a transient reason (a concurrent transaction
-/// on the same user, throttling). The backoff between them adds up to 1.3 s at most.
-const TRANSIENT_ATTEMPTS: u32 = 8;
+/// on the same user, throttling), or that must be judged again on what the target holds. The
+/// backoff between transient ones adds up to 1.3 s at most.
+const ATTEMPTS: u32 = 8;
 
 /// What the caller must still hold when the write commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallerRight<'a> {
-    /// Org endpoint: the caller is in `org_uuid` and holds `right_uuid`, whose catalog codename
-    /// is `codename`.
-    OrgEditor { org_uuid: &'a str, right_uuid: &'a str, codename: &'a str },
+    /// Org endpoint: the caller is in `org_uuid` and holds `right_uuid` (a permission whose
+    /// catalog entry, read in this request, carries the right's codename).
+    OrgEditor { org_uuid: &'a str, right_uuid: &'a str },
     /// Admin endpoint: the caller's `role` is `admin`.
     Admin,
 }
@@ -48,7 +70,7 @@ pub enum CallerRight<'a> {
 impl CallerRight<'_> {
     fn is_held_by(&self, user: &UserRecord) -> bool {
         match self {
-            CallerRight::OrgEditor { org_uuid, right_uuid, .. } => {
+            CallerRight::OrgEditor { org_uuid, right_uuid } => {
                 user.org_uuid.as_deref() == Some(*org_uuid) && user.permissions.iter().any(|p| p == right_uuid)
             }
             CallerRight::Admin => user.is_admin(),
@@ -60,6 +82,9 @@ impl CallerRight<'_> {
 pub struct Grant<'a> {
     pub caller_id: &'a str,
     pub caller_right: CallerRight<'a>,
+    /// The hash of the API key the caller authenticated with, when it used one: the key must
+    /// still exist, belong to the caller and be unexpired when the write commits.
+    pub caller_key_hash: Option<&'a str>,
     pub target_user_id: &'a str,
     /// Normalised and deduplicated: a String Set may not repeat a value.
     pub permissions: &'a [String],
@@ -75,10 +100,12 @@ pub enum GrantOutcome {
     Granted { changed: bool },
     /// The target does not exist or is out of the caller's scope (another organization).
     TargetNotFound,
-    /// The caller no longer exists.
+    /// The caller no longer exists, or its API key was revoked or expired in the meantime.
     CallerUnknown,
     /// The caller exists but lost the right it was authorized with.
     CallerForbidden,
+    /// The grant would take the target past [`MAX_PERMISSIONS_PER_USER`]; nothing was written.
+    LimitExceeded { would_hold: usize },
 }
 
 #[derive(Debug, Clone)]
@@ -86,38 +113,57 @@ pub struct Grants {
     client: Client,
     users_table: String,
     audit_table: String,
-    /// The permission catalog, for [`CallerRight::OrgEditor`] grants.
-    catalog_table: Option<String>,
+    /// The API keys, for grants whose caller authenticated with one.
+    tokens_table: Option<String>,
+}
+
+/// What an attempt assumes about the target, and so what its condition requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expectation {
+    /// Nothing known: at least one permission is new, and there is room for all of them.
+    Unknown,
+    /// The target held `held` of the requested permissions, and not `new`: `held` must still be
+    /// there, some of `new` still missing, and the target must have room for all of `new`.
+    Holds { held: Vec<String>, new: Vec<String> },
+    /// The target holds every requested permission: the grant is a no-op, still audited.
+    HoldsAll,
+}
+
+impl Expectation {
+    fn changes_something(&self) -> bool {
+        !matches!(self, Expectation::HoldsAll)
+    }
 }
 
 /// Where each condition sits among the transaction's items, to read its cancellation reason.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
+    key: Option<usize>,
     caller: Option<usize>,
-    catalog: Option<usize>,
     target: usize,
+    audit: usize,
 }
 
 impl Grants {
     pub fn new(client: Client, users_table: String, audit_table: String) -> Self {
-        Self { client, users_table, audit_table, catalog_table: None }
+        Self { client, users_table, audit_table, tokens_table: None }
     }
 
-    /// Grants whose right comes from the catalog re-check that entry in the transaction.
-    pub fn with_catalog(mut self, catalog_table: String) -> Self {
-        self.catalog_table = Some(catalog_table);
+    /// Grants by API-key callers re-check the key in the transaction.
+    pub fn with_tokens(mut self, tokens_table: String) -> Self {
+        self.tokens_table = Some(tokens_table);
         self
     }
 
     pub async fn grant(&self, grant: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
         let event_id = uuid::Uuid::now_v7().to_string();
-        // Built once per phase: retries resend the identical request, and the same event id makes
-        // a retry of a write that did land idempotent (ADD of a set and a Put of the same item).
-        let mut require_new = true;
-        let (mut items, mut layout) = self.transact_items(grant, &event_id, require_new)?;
+        // Built once per expectation: retries resend the identical request, and the same event id
+        // makes a retry of a write that did land detectable (the audit record already exists).
+        let mut expectation = Expectation::Unknown;
+        let (mut items, mut layout) = self.transact_items(grant, &event_id, &expectation)?;
         let started = Instant::now();
         let mut throttled = false;
-        for attempt in 0..TRANSIENT_ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
             let result = super::measured(
                 "TransactWriteItems",
                 &self.users_table,
@@ -125,7 +171,7 @@ impl Grants {
             )
             .await;
             let error = match result {
-                Ok(_) => return Ok(GrantOutcome::Granted { changed: require_new }),
+                Ok(_) => return Ok(GrantOutcome::Granted { changed: expectation.changes_something() }),
                 Err(error) => error,
             };
             let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()
@@ -133,12 +179,16 @@ impl Grants {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             };
             let reasons = cancelled.cancellation_reasons();
-            match classify(reasons, grant, layout, require_new) {
-                Some(Classified::Answer(outcome)) => return Ok(outcome),
-                Some(Classified::NothingNew) => {
-                    // Everything is held already: grant again without that condition, at once.
-                    require_new = false;
-                    (items, layout) = self.transact_items(grant, &event_id, require_new)?;
+            match classify(reasons, grant, layout)? {
+                Some(Judged::Answer(outcome)) => return Ok(outcome),
+                Some(Judged::AlreadyLanded) => {
+                    return Ok(GrantOutcome::Granted { changed: expectation.changes_something() });
+                }
+                Some(Judged::Expect(next)) => {
+                    // The target is not what this attempt assumed: build the next from what it
+                    // holds, and send it at once.
+                    expectation = next;
+                    (items, layout) = self.transact_items(grant, &event_id, &expectation)?;
                     continue;
                 }
                 None => {}
@@ -147,12 +197,12 @@ impl Grants {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             }
             throttled = reasons.iter().any(|reason| reason.code().is_some_and(is_throttling_code));
-            if attempt + 1 < TRANSIENT_ATTEMPTS {
+            if attempt + 1 < ATTEMPTS {
                 tokio::time::sleep(full_jitter(attempt)).await;
             }
         }
         let detail = format!(
-            "still cancelled for transient reasons after {TRANSIENT_ATTEMPTS} attempts in {} ms",
+            "still cancelled after {ATTEMPTS} attempts in {} ms (transient reasons or a target changing under us)",
             started.elapsed().as_millis()
         );
         Err(if throttled {
@@ -166,117 +216,199 @@ impl Grants {
         &self,
         grant: &Grant<'_>,
         event_id: &str,
-        require_new: bool,
+        expectation: &Expectation,
     ) -> Result<(Vec<TransactWriteItem>, Layout), StoreError> {
         let build_error = |error| StoreError::build("TransactWriteItems (building the request)", &error);
         let self_grant = grant.caller_id == grant.target_user_id;
         let mut items = Vec::with_capacity(4);
-        let mut layout = Layout { caller: None, catalog: None, target: 0 };
+        let mut layout = Layout { key: None, caller: None, target: 0, audit: 0 };
 
-        let (right_condition, right_values) = caller_right_condition(&grant.caller_right);
+        if let Some(key_hash) = grant.caller_key_hash {
+            let table = self.tokens_table.as_deref().ok_or_else(|| {
+                StoreError::new("TransactWriteItems (building the request)", "an API-key grant needs the tokens table")
+            })?;
+            // The read path treats a NULL expiry as none and any other non-number as expired.
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .key(TOKEN_HASH, string_attribute(key_hash))
+                .condition_expression(
+                    "#user_id = :caller AND (attribute_not_exists(#expires_at) \
+                     OR attribute_type(#expires_at, :null_type) OR #expires_at > :now)",
+                )
+                .expression_attribute_names("#user_id", super::tokens::USER_ID)
+                .expression_attribute_names("#expires_at", EXPIRES_AT)
+                .expression_attribute_values(":caller", string_attribute(grant.caller_id))
+                .expression_attribute_values(":null_type", string_attribute("NULL"))
+                .expression_attribute_values(":now", AttributeValue::N(epoch_seconds_now()))
+                .build()
+                .map_err(build_error)?;
+            layout.key = Some(items.len());
+            items.push(TransactWriteItem::builder().condition_check(check).build());
+        }
+
+        let right = RightCondition::of(&grant.caller_right);
         if !self_grant {
             // The caller's right rides in the transaction: a right revoked after our read still
             // stops this write. ALL_OLD tells a deleted caller (no item) from a demoted one.
             let mut check = ConditionCheck::builder()
                 .table_name(&self.users_table)
                 .key(USER_ID, string_attribute(grant.caller_id))
-                .condition_expression(format!("attribute_exists(#user_id) AND {right_condition}"))
+                .condition_expression(format!("attribute_exists(#user_id) AND {}", right.expression))
                 .expression_attribute_names("#user_id", USER_ID)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-            for (name, value) in &right_values {
-                check = check.expression_attribute_values(*name, value.clone());
+            for (name, value) in &right.values {
+                check = check.expression_attribute_values(name, value.clone());
             }
-            for (placeholder, attribute) in right_attribute_names(&grant.caller_right) {
-                check = check.expression_attribute_names(placeholder, attribute);
+            for (placeholder, attribute) in &right.names {
+                check = check.expression_attribute_names(*placeholder, *attribute);
             }
             layout.caller = Some(items.len());
             items.push(TransactWriteItem::builder().condition_check(check.build().map_err(build_error)?).build());
         }
 
-        if let CallerRight::OrgEditor { right_uuid, codename, .. } = grant.caller_right {
-            let table = self.catalog_table.as_deref().ok_or_else(|| {
-                StoreError::new("TransactWriteItems (building the request)", "an org grant needs the catalog table")
-            })?;
-            let check = ConditionCheck::builder()
-                .table_name(table)
-                .key(PERMISSION_UUID, string_attribute(right_uuid))
-                .condition_expression("#codename = :codename")
-                .expression_attribute_names("#codename", CODENAME)
-                .expression_attribute_values(":codename", string_attribute(codename))
-                .build()
-                .map_err(build_error)?;
-            layout.catalog = Some(items.len());
-            items.push(TransactWriteItem::builder().condition_check(check).build());
+        let mut target = TargetCondition::new(grant, expectation);
+        if self_grant {
+            // DynamoDB rejects two operations on one item in a transaction, so a self-grant folds
+            // the caller's right into the update's own condition instead.
+            target.clauses.push(right.expression);
+            target.values.extend(right.values);
+            target.names.extend(right.names);
         }
-
-        // DynamoDB rejects two operations on one item in a transaction, so a self-grant folds the
-        // caller's right into the update's own condition instead.
-        let mut condition = String::from("attribute_exists(#user_id)");
         let mut update = Update::builder()
             .table_name(&self.users_table)
             .key(USER_ID, string_attribute(grant.target_user_id))
             .update_expression("ADD #p :granted")
-            .expression_attribute_names("#user_id", USER_ID)
-            .expression_attribute_names("#p", PERMISSIONS)
+            .condition_expression(target.clauses.join(" AND "))
             .expression_attribute_values(":granted", AttributeValue::Ss(grant.permissions.to_vec()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let CallerRight::OrgEditor { org_uuid, .. } = grant.caller_right {
-            condition.push_str(" AND #org_uuid = :target_org");
-            update = update
-                .expression_attribute_names("#org_uuid", ORG_UUID)
-                .expression_attribute_values(":target_org", string_attribute(org_uuid));
+        for (name, value) in target.values {
+            update = update.expression_attribute_values(name, value);
         }
-        if require_new {
-            // "Not all held", not "any one missing": one NOT instead of 100 keeps the expression
-            // under DynamoDB's 300 operators, and short placeholders keep it under 4 KB.
-            let held: Vec<String> =
-                (0..grant.permissions.len()).map(|index| format!("contains(#p, :n{index})")).collect();
-            condition.push_str(" AND NOT (");
-            condition.push_str(&held.join(" AND "));
-            condition.push(')');
-            update = update.expression_attribute_names("#p", PERMISSIONS);
-            for (index, permission) in grant.permissions.iter().enumerate() {
-                update = update.expression_attribute_values(format!(":n{index}"), string_attribute(permission));
-            }
+        for (placeholder, attribute) in target.names {
+            update = update.expression_attribute_names(placeholder, attribute);
         }
-        if self_grant {
-            condition.push_str(" AND ");
-            condition.push_str(&right_condition);
-            for (name, value) in right_values {
-                update = update.expression_attribute_values(name, value);
-            }
-            for (placeholder, attribute) in right_attribute_names(&grant.caller_right) {
-                update = update.expression_attribute_names(placeholder, attribute);
-            }
-        }
-        let update = update.condition_expression(condition).build().map_err(build_error)?;
         layout.target = items.len();
-        items.push(TransactWriteItem::builder().update(update).build());
+        items.push(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build());
 
+        // Audit records are never overwritten: a Put that finds its item is refused.
         let put = Put::builder()
             .table_name(&self.audit_table)
             .set_item(Some(audit_record(grant, event_id)))
+            .condition_expression("attribute_not_exists(#event_id)")
+            .expression_attribute_names("#event_id", AUDIT_EVENT_ID)
             .build()
             .map_err(build_error)?;
+        layout.audit = items.len();
         items.push(TransactWriteItem::builder().put(put).build());
         Ok((items, layout))
     }
 }
 
-fn caller_right_condition(right: &CallerRight<'_>) -> (String, Vec<(&'static str, AttributeValue)>) {
-    match right {
-        CallerRight::OrgEditor { org_uuid, right_uuid, .. } => (
-            "#org_uuid = :caller_org AND contains(#p, :right)".to_owned(),
-            vec![(":caller_org", string_attribute(org_uuid)), (":right", string_attribute(right_uuid))],
-        ),
-        CallerRight::Admin => ("#role = :admin".to_owned(), vec![(":admin", string_attribute(ADMIN_ROLE))]),
+/// Seconds since the epoch with milliseconds, as DynamoDB compares numbers exactly: a key
+/// expiring within the current second is already refused, as on the read path (`now < expiry`).
+fn epoch_seconds_now() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:03}", now.as_secs(), now.subsec_millis())
+}
+
+type Values = Vec<(String, AttributeValue)>;
+type Names = Vec<(&'static str, &'static str)>;
+
+/// The caller's right as a condition on its user item.
+struct RightCondition {
+    expression: String,
+    values: Values,
+    names: Names,
+}
+
+impl RightCondition {
+    fn of(right: &CallerRight<'_>) -> Self {
+        match right {
+            CallerRight::OrgEditor { org_uuid, right_uuid } => Self {
+                // attribute_type first: on a string, contains() would match a substring.
+                expression: "#org_uuid = :caller_org AND attribute_type(#p, :set_type) AND contains(#p, :right)"
+                    .to_owned(),
+                values: vec![
+                    (":caller_org".to_owned(), string_attribute(org_uuid)),
+                    (":right".to_owned(), string_attribute(right_uuid)),
+                    (":set_type".to_owned(), string_attribute("SS")),
+                ],
+                names: vec![("#org_uuid", ORG_UUID), ("#p", PERMISSIONS)],
+            },
+            CallerRight::Admin => Self {
+                expression: "#role = :admin".to_owned(),
+                values: vec![(":admin".to_owned(), string_attribute(ADMIN_ROLE))],
+                names: vec![("#role", ROLE)],
+            },
+        }
     }
 }
 
-fn right_attribute_names(right: &CallerRight<'_>) -> Vec<(&'static str, &'static str)> {
-    match right {
-        CallerRight::OrgEditor { .. } => vec![("#org_uuid", ORG_UUID), ("#p", PERMISSIONS)],
-        CallerRight::Admin => vec![("#role", ROLE)],
+/// The target's condition: it exists, is in scope, and is what the attempt's expectation says.
+/// DynamoDB allows 300 operators and 4 KB in an expression: with 100 permissions the largest
+/// (one `contains` each, joined by AND) stays near 210 operators and 2.5 KB, thanks to short
+/// placeholders.
+struct TargetCondition {
+    clauses: Vec<String>,
+    values: Values,
+    names: Names,
+}
+
+impl TargetCondition {
+    fn new(grant: &Grant<'_>, expectation: &Expectation) -> Self {
+        let mut condition = Self {
+            clauses: vec!["attribute_exists(#user_id)".to_owned()],
+            values: Vec::new(),
+            names: vec![("#user_id", USER_ID), ("#p", PERMISSIONS)],
+        };
+        if let CallerRight::OrgEditor { org_uuid, .. } = grant.caller_right {
+            condition.clauses.push("#org_uuid = :target_org".to_owned());
+            condition.values.push((":target_org".to_owned(), string_attribute(org_uuid)));
+            condition.names.push(("#org_uuid", ORG_UUID));
+        }
+        match expectation {
+            Expectation::Unknown => {
+                // "Not all held", not "any one missing": one NOT instead of 100.
+                let all = condition.contains_all("n", grant.permissions);
+                condition.clauses.push(format!("NOT ({all})"));
+                condition.room_for(grant.permissions.len());
+            }
+            Expectation::Holds { held, new } => {
+                if !held.is_empty() {
+                    let still_held = condition.contains_all("h", held);
+                    condition.clauses.push(still_held);
+                }
+                let none_added = condition.contains_all("n", new);
+                condition.clauses.push(format!("NOT ({none_added})"));
+                condition.room_for(new.len());
+            }
+            Expectation::HoldsAll => {
+                let all = condition.contains_all("h", grant.permissions);
+                condition.clauses.push(all);
+            }
+        }
+        condition
+    }
+
+    /// `contains(#p, :<prefix>0) AND ...`, with the values bound.
+    fn contains_all(&mut self, prefix: &str, permissions: &[String]) -> String {
+        let mut clauses = Vec::with_capacity(permissions.len());
+        for (index, permission) in permissions.iter().enumerate() {
+            let placeholder = format!(":{prefix}{index}");
+            clauses.push(format!("contains(#p, {placeholder})"));
+            self.values.push((placeholder, string_attribute(permission)));
+        }
+        clauses.join(" AND ")
+    }
+
+    /// Room for `adding` more under the per-user limit. A stored `permissions` of another type
+    /// than a String Set fails this (rather than making the ADD a ValidationException).
+    fn room_for(&mut self, adding: usize) {
+        let room = MAX_PERMISSIONS_PER_USER.saturating_sub(adding);
+        self.clauses
+            .push("(attribute_not_exists(#p) OR (attribute_type(#p, :set_type) AND size(#p) <= :room))".to_owned());
+        self.values.push((":set_type".to_owned(), string_attribute("SS")));
+        self.values.push((":room".to_owned(), AttributeValue::N(room.to_string())));
     }
 }
 
@@ -302,48 +434,70 @@ fn is_transient(reason: &CancellationReason) -> bool {
     reason.code().is_some_and(|code| code == "TransactionConflict" || is_throttling_code(code))
 }
 
-enum Classified {
+enum Judged {
     Answer(GrantOutcome),
-    /// The target is there and in scope, and already holds every permission asked for.
-    NothingNew,
+    /// The audit record under this grant's event id exists: an earlier attempt of this very
+    /// grant committed (its answer was lost), so this one is done.
+    AlreadyLanded,
+    /// The target is there and in scope but not as the attempt assumed: try again expecting this.
+    Expect(Expectation),
 }
 
 /// Turns failed conditions into answers. The caller's checks win over the target's: a caller
-/// without the right learns nothing about the target. `None` means no condition failed (the
+/// without the right learns nothing about the target. `Ok(None)` means no condition failed (the
 /// cancellation was transient or unexpected).
-fn classify(
-    reasons: &[CancellationReason],
-    grant: &Grant<'_>,
-    layout: Layout,
-    require_new: bool,
-) -> Option<Classified> {
+fn classify(reasons: &[CancellationReason], grant: &Grant<'_>, layout: Layout) -> Result<Option<Judged>, StoreError> {
     let failed = |index: Option<usize>| {
         index.and_then(|index| reasons.get(index)).filter(|reason| reason.code() == Some(CONDITION_FAILED))
     };
+    if failed(layout.key).is_some() {
+        return Ok(Some(Judged::Answer(GrantOutcome::CallerUnknown)));
+    }
     if let Some(reason) = failed(layout.caller) {
-        return Some(Classified::Answer(match reason.item() {
+        return Ok(Some(Judged::Answer(match reason.item() {
             None => GrantOutcome::CallerUnknown,
             Some(_) => GrantOutcome::CallerForbidden,
-        }));
+        })));
     }
-    if failed(layout.catalog).is_some() {
-        return Some(Classified::Answer(GrantOutcome::CallerForbidden));
+    if failed(Some(layout.audit)).is_some() {
+        return Ok(Some(Judged::AlreadyLanded));
     }
-    let reason = failed(Some(layout.target))?;
+    let Some(reason) = failed(Some(layout.target)) else { return Ok(None) };
     let self_grant = layout.caller.is_none();
-    let target = reason.item().and_then(UserRecord::from_item);
-    let answer = match target {
-        None if self_grant => GrantOutcome::CallerUnknown,
-        None => GrantOutcome::TargetNotFound,
-        // A self-grant: the target's condition carried the caller's right too.
-        Some(caller) if self_grant && !grant.caller_right.is_held_by(&caller) => GrantOutcome::CallerForbidden,
-        Some(target) if !in_scope(&grant.caller_right, &target) => GrantOutcome::TargetNotFound,
-        Some(_) if require_new => return Some(Classified::NothingNew),
-        // Without the newness clause only existence and scope can fail; they held a moment ago
-        // in the item DynamoDB returned, so the user changed in between: answer as missing.
-        Some(_) => GrantOutcome::TargetNotFound,
+    let Some(item) = reason.item() else {
+        return Ok(Some(Judged::Answer(if self_grant {
+            GrantOutcome::CallerUnknown
+        } else {
+            GrantOutcome::TargetNotFound
+        })));
     };
-    Some(Classified::Answer(answer))
+    let Some(target) = UserRecord::from_item(item) else {
+        return Ok(Some(Judged::Answer(GrantOutcome::TargetNotFound)));
+    };
+    if self_grant && !grant.caller_right.is_held_by(&target) {
+        return Ok(Some(Judged::Answer(GrantOutcome::CallerForbidden)));
+    }
+    if !in_scope(&grant.caller_right, &target) {
+        return Ok(Some(Judged::Answer(GrantOutcome::TargetNotFound)));
+    }
+    if !matches!(item.get(PERMISSIONS), None | Some(AttributeValue::Ss(_))) {
+        // Data no request of ours writes: nothing is granted on top of it, and an operator must
+        // look (a 500 with this in the log), rather than a 404 that would send the caller astray.
+        return Err(StoreError::new(
+            "TransactWriteItems",
+            format!("user {}'s stored permissions are not a String Set", grant.target_user_id),
+        ));
+    }
+    let (held, new): (Vec<String>, Vec<String>) =
+        grant.permissions.iter().cloned().partition(|permission| target.permissions.contains(permission));
+    if new.is_empty() {
+        return Ok(Some(Judged::Expect(Expectation::HoldsAll)));
+    }
+    let would_hold = target.permissions.len() + new.len();
+    if would_hold > MAX_PERMISSIONS_PER_USER {
+        return Ok(Some(Judged::Answer(GrantOutcome::LimitExceeded { would_hold })));
+    }
+    Ok(Some(Judged::Expect(Expectation::Holds { held, new })))
 }
 
 fn in_scope(right: &CallerRight<'_>, target: &UserRecord) -> bool {

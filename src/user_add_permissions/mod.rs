@@ -23,7 +23,7 @@ use crate::config::{ConfigError, process_env, table_name};
 use crate::endpoint::Granted;
 use crate::metrics::Metrics;
 use crate::request_log::GrantSummary;
-use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants};
+use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants, limit_message};
 use crate::store::users::Users;
 use crate::store::{self};
 use crate::{body, endpoint, routing};
@@ -114,6 +114,7 @@ impl UserAddPermissions {
         let grant = Grant {
             caller_id: &caller_id,
             caller_right: CallerRight::Admin,
+            caller_key_hash: None,
             target_user_id: &wanted.user_id,
             permissions: &wanted.permissions,
             endpoint: ENDPOINT,
@@ -132,6 +133,7 @@ impl UserAddPermissions {
             GrantOutcome::TargetNotFound => Err(AdminError::UserNotFound),
             GrantOutcome::CallerUnknown => Err(AdminError::InvalidToken),
             GrantOutcome::CallerForbidden => Err(AdminError::Forbidden),
+            GrantOutcome::LimitExceeded { would_hold } => Err(AdminError::Validation(limit_message(would_hold))),
         }
     }
 
