@@ -1,0 +1,238 @@
+//! What changes while a request is in flight, between its reads and its transaction: a key
+//! revoked or expired, a right removed, an audit record that already exists. An SDK interceptor
+//! makes the change just before the grant's `TransactWriteItems` leaves, so the transaction's own
+//! conditions, not the earlier reads, must catch it. Also what a warm catalog cache may decide,
+//! and what a caller without the right can make the endpoint read.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use permissions_service::auth::api_token::token_hash;
+use permissions_service::auth::jwt::JwtVerifier;
+use serde_json::{Value, json};
+
+use crate::org_user_permissions::{EDIT_RIGHT, EDITOR, EDITOR_KEY, ORG_A, P1, P2, P3, PLAIN, PLAIN_KEY, TARGET};
+use crate::support;
+use crate::support::{JWT_SECRET, TestEnv, client_config, now, s};
+
+type Action = Box<dyn FnOnce(&[u8]) + Send>;
+
+/// Runs an armed action, once, with the body of the next `TransactWriteItems` about to be sent;
+/// and keeps every request body it saw.
+#[derive(Clone, Default)]
+struct BeforeTransaction {
+    armed: Arc<Mutex<Option<Action>>>,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+impl std::fmt::Debug for BeforeTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeTransaction")
+    }
+}
+
+impl BeforeTransaction {
+    fn arm(&self, action: impl FnOnce(&[u8]) + Send + 'static) {
+        *self.armed.lock().unwrap() = Some(Box::new(action));
+    }
+
+    fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+impl Intercept for BeforeTransaction {
+    fn name(&self) -> &'static str {
+        "BeforeTransaction"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let body = request.body().bytes().unwrap_or_default();
+        self.bodies.lock().unwrap().push(String::from_utf8_lossy(body).into_owned());
+        let is_transaction =
+            request.headers().get("x-amz-target").is_some_and(|target| target.ends_with(".TransactWriteItems"));
+        if is_transaction && let Some(action) = self.armed.lock().unwrap().take() {
+            action(body);
+        }
+        Ok(())
+    }
+}
+
+/// Does `work` to completion on a thread of its own: the interceptor is synchronous, and the
+/// request it holds up must not be the one to run the change.
+fn meanwhile(work: impl Future<Output = ()> + Send + 'static) {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(work)
+    })
+    .join()
+    .unwrap();
+}
+
+/// The org world of `org_user_permissions`, behind the interceptor.
+async fn intercepted_org_world() -> (TestEnv, BeforeTransaction) {
+    let interceptor = BeforeTransaction::default();
+    let client = Client::from_conf(client_config().interceptor(interceptor.clone()).build());
+    let env = TestEnv::with_client(client, JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap()).await;
+    env.put_permission(EDIT_RIGHT, "edit_org_users").await;
+    env.put_permission(P1, "view_reports").await;
+    env.put_permission(P2, "edit_reports").await;
+    env.put_user(EDITOR, Some(ORG_A), None, &[EDIT_RIGHT]).await;
+    env.put_user(PLAIN, Some(ORG_A), None, &[P1]).await;
+    env.put_user(TARGET, Some(ORG_A), None, &[P3]).await;
+    env.put_token(EDITOR_KEY, EDITOR, Some(now() + 3600)).await;
+    env.put_token(PLAIN_KEY, PLAIN, None).await;
+    (env, interceptor)
+}
+
+fn grant_p1() -> support::Event {
+    support::Event::org(TARGET).token(EDITOR_KEY).json(&json!({ "permission_uuids": [P1] }))
+}
+
+/// Answers `request` with the change made in flight, and proves the grant wrote nothing: the
+/// target's set and the audit table are as before.
+async fn refused_after(
+    env: &TestEnv,
+    interceptor: &BeforeTransaction,
+    change: impl Future<Output = ()> + Send + 'static,
+) -> (u16, Value) {
+    let before = (env.permissions_of(TARGET).await, env.audit_count().await);
+    interceptor.arm(move |_| meanwhile(change));
+    let response = env.call_org(grant_p1().http_api()).await;
+    assert_eq!((env.permissions_of(TARGET).await, env.audit_count().await), before, "a refused grant wrote");
+    (response.status, response.body)
+}
+
+#[tokio::test]
+async fn a_key_revoked_in_flight_stops_its_own_request() {
+    let (env, interceptor) = intercepted_org_world().await;
+    let tokens = env.tables.tokens.clone();
+    let (status, body) = refused_after(&env, &interceptor, async move {
+        let hash = token_hash(EDITOR_KEY);
+        support::client().delete_item().table_name(tokens).key("token_hash", s(&hash)).send().await.unwrap();
+    })
+    .await;
+    assert_eq!((status, body), (401, json!({ "detail": "Invalid token." })));
+}
+
+#[tokio::test]
+async fn a_key_that_expires_in_flight_stops_its_own_request() {
+    let (env, interceptor) = intercepted_org_world().await;
+    let tokens = env.tables.tokens.clone();
+    let (status, _) = refused_after(&env, &interceptor, async move {
+        let item = HashMap::from([
+            ("token_hash".to_owned(), s(&token_hash(EDITOR_KEY))),
+            ("user_id".to_owned(), s(EDITOR)),
+            ("expires_at".to_owned(), AttributeValue::N((now() - 1).to_string())),
+        ]);
+        support::client().put_item().table_name(tokens).set_item(Some(item)).send().await.unwrap();
+    })
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_key_moved_to_another_user_in_flight_stops_its_request() {
+    let (env, interceptor) = intercepted_org_world().await;
+    let tokens = env.tables.tokens.clone();
+    let (status, _) = refused_after(&env, &interceptor, async move {
+        let item =
+            HashMap::from([("token_hash".to_owned(), s(&token_hash(EDITOR_KEY))), ("user_id".to_owned(), s(PLAIN))]);
+        support::client().put_item().table_name(tokens).set_item(Some(item)).send().await.unwrap();
+    })
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_right_removed_in_flight_stops_the_grant() {
+    let (env, interceptor) = intercepted_org_world().await;
+    let users = env.tables.users.clone();
+    let (status, body) = refused_after(&env, &interceptor, async move {
+        let item = HashMap::from([("user_id".to_owned(), s(EDITOR)), ("org_uuid".to_owned(), s(ORG_A))]);
+        support::client().put_item().table_name(users).set_item(Some(item)).send().await.unwrap();
+    })
+    .await;
+    assert_eq!((status, body), (403, json!({ "detail": "You do not have permission to perform this action." })));
+}
+
+#[tokio::test]
+async fn an_existing_audit_record_is_never_overwritten() {
+    let (env, interceptor) = intercepted_org_world().await;
+    let audit = env.tables.audit.clone();
+    let planted = Arc::new(Mutex::new(None));
+    let planted_key = planted.clone();
+    interceptor.arm(move |body| {
+        // Plant a record under the very key this grant's audit Put is about to use.
+        let request: Value = serde_json::from_slice(body).unwrap();
+        let put = request["TransactItems"].as_array().unwrap().iter().find_map(|item| item.get("Put")).unwrap();
+        let event_id = put["Item"]["event_id"]["S"].as_str().unwrap().to_owned();
+        *planted_key.lock().unwrap() = Some(event_id.clone());
+        meanwhile(async move {
+            let item = HashMap::from([
+                ("user_id".to_owned(), s(TARGET)),
+                ("event_id".to_owned(), s(&event_id)),
+                ("actor_id".to_owned(), s("someone-else")),
+            ]);
+            support::client().put_item().table_name(audit).set_item(Some(item)).send().await.unwrap();
+        });
+    });
+    env.call_org(grant_p1().http_api()).await;
+    let event_id = planted.lock().unwrap().clone().expect("the grant sent a transaction");
+    let records = env.audit_of(TARGET).await;
+    let record = records.iter().find(|record| record["event_id"].as_s().unwrap() == &event_id).unwrap();
+    assert_eq!(record["actor_id"].as_s().unwrap(), "someone-else", "the audit record was overwritten");
+    assert_eq!(records.len(), 1, "{records:?}");
+}
+
+#[tokio::test]
+async fn a_warm_catalog_cache_never_authorizes_alone() {
+    let (env, _) = intercepted_org_world().await;
+    env.org_grants(grant_p1().http_api()).await;
+    // An operator breaks the catalog's immutability: the right's entry now names another right.
+    env.put_permission(EDIT_RIGHT, "view_org_users").await;
+    let request = support::Event::org(TARGET).token(EDITOR_KEY).json(&json!({ "permission_uuids": [P2] }));
+    let response = env.org_refuses(request.http_api(), 403).await;
+    assert_eq!(response.body["detail"], "You do not have permission to perform this action.");
+}
+
+#[tokio::test]
+async fn a_caller_without_the_right_makes_no_requested_uuid_be_read() {
+    let (env, interceptor) = intercepted_org_world().await;
+    // Warm the catalog cache the way an editor's requests would.
+    env.org_grants(grant_p1().http_api()).await;
+    let probes: Vec<String> = (0..100).map(|i| format!("f0000000-0000-4000-8000-{i:012}")).collect();
+    let seen_before = interceptor.bodies().len();
+    let request = support::Event::org(TARGET).token(PLAIN_KEY).json(&json!({ "permission_uuids": probes }));
+    env.org_refuses(request.http_api(), 403).await;
+    let sent = interceptor.bodies()[seen_before..].join("\n");
+    assert!(!sent.is_empty(), "the refusal made no DynamoDB call at all");
+    for probe in &probes {
+        assert!(!sent.contains(probe.as_str()), "requested uuid {probe} was looked up for a caller without the right");
+    }
+}
+
+#[tokio::test]
+async fn the_same_probe_from_an_editor_does_read_the_catalog() {
+    // The test above must be able to fail: the same request from the editor reads the uuids.
+    let (env, interceptor) = intercepted_org_world().await;
+    let probe = "f0000000-0000-4000-8000-000000000001";
+    let request = support::Event::org(TARGET).token(EDITOR_KEY).json(&json!({ "permission_uuids": [probe] }));
+    let response = env.org_refuses(request.http_api(), 400).await;
+    assert_eq!(
+        response.body,
+        json!({ "permission_uuids": [format!("Invalid pk \"{probe}\" - object does not exist.")] })
+    );
+    assert!(interceptor.bodies().iter().any(|body| body.contains(probe)));
+}
