@@ -3,9 +3,11 @@
 //! - [`credentials`]: splits `Authorization: <scheme> <credentials>` (RFC 7235).
 //! - [`api_token`]: the org endpoint's opaque keys, looked up by their SHA-256.
 //! - [`jwt`]: the admin endpoint's HS256 bearer tokens.
+//! - [`signing_keys`]: their keys, read from Secrets Manager and kept fresh through rotations.
 
 pub mod api_token;
 pub mod jwt;
+pub mod signing_keys;
 
 use lambda_http::http::HeaderMap;
 use lambda_http::http::header::AUTHORIZATION;

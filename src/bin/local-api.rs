@@ -24,8 +24,10 @@ async fn main() -> Result<(), Error> {
     };
     let org_tables = OrgTables::from_env(&process_env)?;
     let admin_tables = AdminTables::from_env(&process_env)?;
-    let jwt = JwtVerifier::from_env(&process_env)?;
-    let client = store::client_from_env(&process_env).await?;
+    let endpoint = store::dynamodb_endpoint(&process_env)?;
+    let sdk = store::sdk_config().await;
+    let jwt = JwtVerifier::from_env(&process_env, || aws_sdk_secretsmanager::Client::new(&sdk)).await?;
+    let client = store::dynamodb_client(&sdk, endpoint);
     let metrics = Metrics::emf_from_env(&process_env);
     let api = LocalApi {
         org: OrgUserPermissions::new(client.clone(), org_tables).with_metrics(metrics.clone()),

@@ -84,6 +84,12 @@ pub(crate) async fn measured<T, E>(
 /// Builds the one client a function uses for its lifetime. `DYNAMODB_ENDPOINT`, when set, points
 /// it at a local server; otherwise the SDK's normal region and endpoint resolution applies.
 pub async fn client_from_env(lookup: &impl Fn(&str) -> Option<String>) -> Result<Client, ConfigError> {
+    let endpoint = dynamodb_endpoint(lookup)?;
+    Ok(dynamodb_client(&sdk_config().await, endpoint))
+}
+
+/// `DYNAMODB_ENDPOINT`, checked before anything slower so a typo fails init at once.
+pub fn dynamodb_endpoint(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
     let endpoint = optional(lookup, "DYNAMODB_ENDPOINT");
     if let Some(url) = &endpoint
         && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -93,17 +99,28 @@ pub async fn client_from_env(lookup: &impl Fn(&str) -> Option<String>) -> Result
             problem: "must be an http:// or https:// URL".into(),
         });
     }
+    Ok(endpoint)
+}
+
+/// What every AWS client of a function shares: region and credentials, resolved once, and the
+/// deadlines and retries a waiting caller needs.
+pub async fn sdk_config() -> aws_config::SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).retry_config(retry_config());
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).retry_config(retry_config()).load().await
+}
+
+/// The DynamoDB client over `sdk`, at `endpoint` when one is given. The endpoint is DynamoDB's
+/// alone: other clients built from `sdk` keep their own.
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
     if let Some(url) = endpoint {
-        loader = loader.endpoint_url(url);
+        config = config.endpoint_url(url);
     }
-    Ok(Client::new(&loader.load().await))
+    Client::from_conf(config.build())
 }
 
 /// A DynamoDB call that failed for a reason the caller cannot fix: a 500, or a 503 when DynamoDB

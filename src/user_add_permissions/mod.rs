@@ -79,11 +79,14 @@ impl UserAddPermissions {
         self
     }
 
-    /// Reads and checks every setting before anything slower, so a bad one fails init at once.
+    /// Reads and checks every setting before anything slower, so a bad one fails init at once;
+    /// then reads the JWT keys (deployed, from Secrets Manager).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let tables = AdminTables::from_env(&process_env)?;
-        let jwt = JwtVerifier::from_env(&process_env)?;
-        let client = store::client_from_env(&process_env).await?;
+        let endpoint = store::dynamodb_endpoint(&process_env)?;
+        let sdk = store::sdk_config().await;
+        let jwt = JwtVerifier::from_env(&process_env, || aws_sdk_secretsmanager::Client::new(&sdk)).await?;
+        let client = store::dynamodb_client(&sdk, endpoint);
         Ok(Self::new(client, tables, jwt).with_metrics(Metrics::emf_from_env(&process_env)))
     }
 
@@ -100,7 +103,7 @@ impl UserAddPermissions {
         if body::is_too_large(request.body()) {
             return Err(AdminError::PayloadTooLarge);
         }
-        let caller_id = self.authenticate(request.headers())?;
+        let caller_id = self.authenticate(request.headers()).await?;
         let wanted = match request::parse(&body::content_type(request.headers()), body::bytes(request.body())) {
             Ok(wanted) => wanted,
             Err(invalid) => {
@@ -139,11 +142,11 @@ impl UserAddPermissions {
 
     /// The caller's id from a genuine, current token. Why a token failed is logged at debug
     /// level only as its kind, never with the token.
-    fn authenticate(&self, headers: &HeaderMap) -> Result<String, AdminError> {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<String, AdminError> {
         match credentials(headers, "Bearer") {
             Credentials::Absent => Err(AdminError::MissingToken),
             Credentials::Malformed => Err(AdminError::InvalidToken),
-            Credentials::Present(token) => self.jwt.verify(token).map_err(|rejected| {
+            Credentials::Present(token) => self.jwt.verify_current(token).await.map_err(|rejected| {
                 tracing::debug!(reason = %rejected.0, "bearer token rejected");
                 AdminError::InvalidToken
             }),
