@@ -7,6 +7,7 @@ mod backend_faults;
 mod concurrency;
 mod hostile_input;
 mod in_flight;
+mod jwt_rotation;
 mod limits;
 mod org_user_permissions;
 mod startup;
