@@ -10,4 +10,5 @@ mod local_api;
 mod log_secrets;
 mod observability;
 mod process;
+mod template_policies;
 mod template_tables;
