@@ -22,7 +22,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         &[
             ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
             ("dynamodb:ConditionCheckItem", "!GetAtt TokensTable.Arn"),
-            ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
