@@ -188,7 +188,7 @@ fn s(value: &str) -> AttributeValue {
 async fn direct_transaction(
     client: &Client,
     tables: &OrgTables,
-    caller_check: ConditionCheck,
+    checks: Vec<ConditionCheck>,
     update: Update,
     permissions: &[&str],
 ) {
@@ -197,11 +197,14 @@ async fn direct_transaction(
         .item("user_id", s("bench"))
         .item("event_id", s(&uuid::Uuid::now_v7().to_string()))
         .item("permissions", AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()))
+        .condition_expression("attribute_not_exists(event_id)")
         .build()
         .unwrap();
-    client
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().condition_check(caller_check).build())
+    let mut transaction = client.transact_write_items();
+    for check in checks {
+        transaction = transaction.transact_items(TransactWriteItem::builder().condition_check(check).build());
+    }
+    transaction
         .transact_items(TransactWriteItem::builder().update(update).build())
         .transact_items(TransactWriteItem::builder().put(audit).build())
         .send()
@@ -209,24 +212,71 @@ async fn direct_transaction(
         .unwrap();
 }
 
+/// The condition the first attempt of a grant puts on its target: something new, and room for all.
+fn new_and_room(
+    permissions: &[&str],
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+) -> (String, aws_sdk_dynamodb::types::builders::UpdateBuilder) {
+    let mut update = update
+        .expression_attribute_values(":set_type", s("SS"))
+        .expression_attribute_values(":room", AttributeValue::N((1000 - permissions.len()).to_string()));
+    let mut held = Vec::new();
+    for (index, permission) in permissions.iter().enumerate() {
+        held.push(format!("contains(#p, :n{index})"));
+        update = update.expression_attribute_values(format!(":n{index}"), s(permission));
+    }
+    let condition = format!(
+        "NOT ({}) AND (attribute_not_exists(#p) OR (attribute_type(#p, :set_type) AND size(#p) <= :room))",
+        held.join(" AND ")
+    );
+    (condition, update)
+}
+
 async fn direct_org(client: &Client, tables: &OrgTables, hash: &str, target: &str) {
     client.get_item().table_name(&tables.tokens).key("token_hash", s(hash)).consistent_read(true).send().await.unwrap();
-    client
-        .get_item()
-        .table_name(&tables.users)
-        .key("user_id", s(demo::EDITOR))
+    let caller = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+        .keys(HashMap::from([("user_id".to_owned(), s(demo::EDITOR))]))
         .consistent_read(true)
+        .build()
+        .unwrap();
+    let right = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+        .keys(HashMap::from([("permission_uuid".to_owned(), s(demo::EDIT_ORG_USERS))]))
+        .consistent_read(true)
+        .build()
+        .unwrap();
+    client
+        .batch_get_item()
+        .request_items(&tables.users, caller)
+        .request_items(&tables.permissions, right)
         .send()
         .await
         .unwrap();
     let permissions = [demo::CATALOG[0].0, demo::CATALOG[1].0];
-    let check = ConditionCheck::builder()
+    let key_check = ConditionCheck::builder()
+        .table_name(&tables.tokens)
+        .key("token_hash", s(hash))
+        .condition_expression(
+            "user_id = :caller AND (attribute_not_exists(expires_at) OR attribute_type(expires_at, :null_type) \
+             OR expires_at > :now)",
+        )
+        .expression_attribute_values(":caller", s(demo::EDITOR))
+        .expression_attribute_values(":null_type", s("NULL"))
+        .expression_attribute_values(
+            ":now",
+            AttributeValue::N(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64().to_string()),
+        )
+        .build()
+        .unwrap();
+    let caller_check = ConditionCheck::builder()
         .table_name(&tables.users)
         .key("user_id", s(demo::EDITOR))
-        .condition_expression("attribute_exists(user_id) AND org_uuid = :org AND contains(#p, :right)")
+        .condition_expression(
+            "attribute_exists(user_id) AND org_uuid = :org AND attribute_type(#p, :set_type) AND contains(#p, :right)",
+        )
         .expression_attribute_names("#p", "permissions")
         .expression_attribute_values(":org", s(demo::ORG))
         .expression_attribute_values(":right", s(demo::EDIT_ORG_USERS))
+        .expression_attribute_values(":set_type", s("SS"))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
         .unwrap();
@@ -234,16 +284,19 @@ async fn direct_org(client: &Client, tables: &OrgTables, hash: &str, target: &st
         .table_name(&tables.users)
         .key("user_id", s(target))
         .update_expression("ADD #p :granted")
-        .condition_expression("attribute_exists(user_id) AND org_uuid = :org")
         .expression_attribute_names("#p", "permissions")
         .expression_attribute_values(
             ":granted",
             AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
         )
         .expression_attribute_values(":org", s(demo::ORG))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    let (target_condition, update) = new_and_room(&permissions, update);
+    let update = update
+        .condition_expression(format!("attribute_exists(user_id) AND org_uuid = :org AND {target_condition}"))
         .build()
         .unwrap();
-    direct_transaction(client, tables, check, update, &permissions).await;
+    direct_transaction(client, tables, vec![key_check, caller_check], update, &permissions).await;
 }
 
 async fn direct_admin(client: &Client, tables: &OrgTables, target: &str) {
@@ -261,15 +314,16 @@ async fn direct_admin(client: &Client, tables: &OrgTables, target: &str) {
         .table_name(&tables.users)
         .key("user_id", s(target))
         .update_expression("ADD #p :granted")
-        .condition_expression("attribute_exists(user_id)")
         .expression_attribute_names("#p", "permissions")
         .expression_attribute_values(
             ":granted",
             AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
         )
-        .build()
-        .unwrap();
-    direct_transaction(client, tables, check, update, &permissions).await;
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    let (target_condition, update) = new_and_room(&permissions, update);
+    let update =
+        update.condition_expression(format!("attribute_exists(user_id) AND {target_condition}")).build().unwrap();
+    direct_transaction(client, tables, vec![check], update, &permissions).await;
 }
 
 struct WarmResult {

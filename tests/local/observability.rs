@@ -172,7 +172,9 @@ async fn a_sampled_trace_gets_an_xray_subsegment_per_dynamodb_call() {
             subsegment["aws"]["operation"].as_str().unwrap().to_owned()
         })
         .collect();
-    // Token, caller, catalog (a cold cache in a fresh process), then the grant.
-    assert_eq!(operations, ["GetItem", "GetItem", "BatchGetItem", "TransactWriteItems"]);
+    // A fresh process, so a cold catalog cache: the token; the caller (with no catalog entry yet
+    // known to carry the right); the caller's permissions, fresh, to find the right; the requested
+    // uuid, only once the right is established; then the grant.
+    assert_eq!(operations, ["GetItem", "BatchGetItem", "BatchGetItem", "BatchGetItem", "TransactWriteItems"]);
     assert!(unsampled.is_empty(), "an unsampled trace sends nothing: {unsampled:?}");
 }
