@@ -5,6 +5,7 @@
 mod attacks;
 mod backend_faults;
 mod concurrency;
+mod conflict_emulator;
 mod hostile_input;
 mod org_user_permissions;
 mod startup;
