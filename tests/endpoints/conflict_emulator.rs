@@ -6,8 +6,8 @@
 //!
 //! The emulator is an HTTP/1.1 proxy on a free local port in front of DynamoDB Local. Requests
 //! and answers pass through unchanged, except that a transaction holds its items from the moment
-//! it is accepted until `hold` after DynamoDB Local answered it (whatever the answer: a
-//! transaction whose conditions fail was still in flight meanwhile). One that arrives meanwhile
+//! it is accepted for `hold`, and at least until DynamoDB Local answered it (whatever the answer:
+//! a transaction whose conditions fail was still in flight meanwhile). One that arrives meanwhile
 //! with a held item is answered as DynamoDB answers it, without reaching DynamoDB Local.
 //! Non-transactional reads are never blocked: in DynamoDB they do not conflict either.
 
@@ -48,6 +48,9 @@ pub struct ConflictCounts {
     pub conflicts_by_item: BTreeMap<String, u64>,
     /// Single-item writes refused with `TransactionConflictException`.
     pub single_writes_refused: u64,
+    /// How long DynamoDB Local took over all forwarded transactions: when its mean passes the
+    /// hold, the items were held longer than configured.
+    pub upstream_time: Duration,
 }
 
 pub struct ConflictEmulator {
@@ -64,7 +67,7 @@ impl Drop for ConflictEmulator {
 
 impl ConflictEmulator {
     /// Listens on a free port of 127.0.0.1, in front of the DynamoDB Local at `upstream`
-    /// (`http://host:port`). Each transaction keeps its items `hold` after its answer.
+    /// (`http://host:port`). Each transaction keeps its items for `hold` from its arrival.
     pub async fn start(upstream: &str, hold: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port for the conflict emulator");
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -182,10 +185,15 @@ impl State {
             held.extend(mine.iter().cloned());
             Hold { held: &self.held, items: mine }
         };
+        // The hold stands for the transaction's time in AWS, so it runs from acceptance: on a busy
+        // machine DynamoDB Local's own latency would otherwise add to it and overstate contention.
+        let release_at = tokio::time::Instant::now() + self.hold;
         // Counted only once the items are held: a test that waits for this count knows they are.
         self.counts.lock().unwrap().transactions_forwarded += 1;
+        let forwarded_at = Instant::now();
         let answer = self.forward(request).await;
-        tokio::time::sleep(self.hold).await;
+        self.counts.lock().unwrap().upstream_time += forwarded_at.elapsed();
+        tokio::time::sleep_until(release_at).await;
         drop(hold);
         answer
     }
