@@ -271,3 +271,113 @@ async fn one_admin_granting_to_many_users_at_once_lands_every_grant() {
     assert_each_target_holds_its_grant(&env, &targets, ADMIN_GRANTED).await;
 }
 
+/// How many simultaneous grants one caller can send before some exhaust the retry budget, for
+/// docs/operations.md ("Concurrency per caller"). A measurement, not a check: it prints, and the
+/// figures depend on the machine. Run it with
+/// `DYNAMODB_LOCAL_DIR=$(scripts/install-dynamodb-local) cargo test --all-features --test endpoints measure_concurrency_per_caller -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement for docs/operations.md, printed rather than asserted"]
+async fn measure_concurrency_per_caller() {
+    const RUNS: usize = 3;
+    println!("hold {} ms, {RUNS} runs per line, latencies over all the line's requests", HOLD.as_millis());
+    println!(
+        "{:<34} {:>3}  {:<22} {:>22}  {:>7} {:>7} {:>7}  {:>10}",
+        "scenario", "N", "answers", "cancelled / attempts", "p50 ms", "p99 ms", "max ms", "local ms"
+    );
+    for scenario in [Scenario::OrgToDistinct, Scenario::AdminToDistinct, Scenario::OrgToOne, Scenario::AdminToOne] {
+        for at_once in [8, 16, 32, 64] {
+            let mut answers = Vec::new();
+            let (mut cancelled, mut forwarded, mut upstream) = (0, 0, Duration::ZERO);
+            for _ in 0..RUNS {
+                let (env, emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
+                let env = Arc::new(env);
+                let (api, requests) = scenario.seed(&env, at_once).await;
+                answers.extend(all_at_once(&env, api, requests).await);
+                let counts = emulator.counts();
+                cancelled += counts.transactions_cancelled;
+                forwarded += counts.transactions_forwarded;
+                upstream += counts.upstream_time;
+            }
+            let mut latencies: Vec<Duration> = answers.iter().map(|(_, latency)| *latency).collect();
+            latencies.sort();
+            let percentile = |p: f64| {
+                let rank = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len());
+                latencies[rank - 1].as_millis()
+            };
+            let local_mean = upstream.as_secs_f64() * 1000.0 / forwarded.max(1) as f64;
+            println!(
+                "{:<34} {:>3}  {:<22} {:>22}  {:>7} {:>7} {:>7}  {:>10.1}",
+                scenario.label(),
+                at_once,
+                format!("{:?}", by_status(&answers)),
+                format!("{cancelled} / {}", cancelled + forwarded),
+                percentile(0.5),
+                percentile(0.99),
+                percentile(1.0),
+                local_mean
+            );
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Scenario {
+    OrgToDistinct,
+    AdminToDistinct,
+    OrgToOne,
+    AdminToOne,
+}
+
+impl Scenario {
+    fn label(self) -> &'static str {
+        match self {
+            Scenario::OrgToDistinct => "org: one editor, N targets",
+            Scenario::AdminToDistinct => "admin: one admin, N targets",
+            Scenario::OrgToOne => "org: one editor, one target",
+            Scenario::AdminToOne => "admin: one admin, one target",
+        }
+    }
+
+    /// Seeds a world for `at_once` simultaneous grants by one caller, and returns them.
+    async fn seed(self, env: &TestEnv, at_once: usize) -> (Api, Vec<Request>) {
+        match self {
+            Scenario::OrgToDistinct => {
+                let targets = one_org_editor_and_targets(env, at_once).await;
+                (Api::Org, targets.iter().map(|target| org_grant(org::EDITOR_KEY, target)).collect())
+            }
+            Scenario::AdminToDistinct => {
+                env.put_user(admin::ADMIN, None, Some("admin"), &[]).await;
+                let mut requests = Vec::with_capacity(at_once);
+                for index in 0..at_once {
+                    let target = admin_user_id("b0", index);
+                    env.put_user(&target, None, Some("user"), &[]).await;
+                    requests.push(admin_grant(admin::ADMIN, &target));
+                }
+                (Api::Admin, requests)
+            }
+            Scenario::OrgToOne => {
+                one_org_editor_and_targets(env, 1).await;
+                let target = org_uuid("7a", 0);
+                let mut requests = Vec::with_capacity(at_once);
+                for index in 0..at_once {
+                    let uuid = org_uuid("c0", index);
+                    env.put_permission(&uuid, "concurrent").await;
+                    let body = json!({ "permission_uuids": [uuid] });
+                    requests.push(Event::org(&target).token(org::EDITOR_KEY).json(&body).http_api());
+                }
+                (Api::Org, requests)
+            }
+            Scenario::AdminToOne => {
+                env.put_user(admin::ADMIN, None, Some("admin"), &[]).await;
+                env.put_user(admin::TARGET, None, Some("user"), &[]).await;
+                let requests = (0..at_once)
+                    .map(|index| {
+                        let body = json!({ "payload": { "userId": admin::TARGET, "permissions": [format!("compass.module{index}.*")] } });
+                        Event::admin().bearer(&admin::jwt_for(admin::ADMIN)).json(&body).http_api()
+                    })
+                    .collect();
+                (Api::Admin, requests)
+            }
+        }
+    }
+}
