@@ -5,6 +5,7 @@
 mod attacks;
 mod backend_faults;
 mod concurrency;
+mod conflict_emulator;
 mod hostile_input;
 mod in_flight;
 mod jwt_rotation;
