@@ -101,15 +101,18 @@ async fn a_conflicted_transaction_is_retried_until_it_lands() {
 }
 
 #[tokio::test]
-async fn endless_conflicts_end_in_a_bounded_500() {
+async fn endless_conflicts_end_in_a_bounded_503() {
     let rule = mock!(Client::transact_write_items).sequence().error(conflict).repeatedly().build();
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
     let started = Instant::now();
     let response = TestResponse::from(endpoint(client).handle(grant().http_api()).await);
-    assert_eq!(response.status, 500, "{response:?}");
-    assert_eq!(response.body["error"]["code"], "SERVER_ERROR");
-    assert_eq!(rule.num_calls(), 8, "attempts are bounded");
-    assert!(started.elapsed() < Duration::from_secs(3), "retrying took {:?}", started.elapsed());
+    // Contention clears by itself: the caller is told to come back, as for throttling.
+    assert_eq!(response.status, 503, "{response:?}");
+    assert_eq!(response.body["error"]["code"], "SERVICE_UNAVAILABLE");
+    assert_eq!(response.headers["retry-after"], "1");
+    assert!((8..=40).contains(&rule.num_calls()), "attempts are bounded: {}", rule.num_calls());
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1_500) && took < Duration::from_millis(3_500), "retrying took {took:?}");
 }
 
 #[tokio::test]
@@ -190,7 +193,7 @@ async fn transactions_cancelled_by_throttling_end_in_a_503() {
     let (response, ..) = grant_through(&rule).await;
     assert_eq!(response.status, 503, "{response:?}");
     assert_eq!(response.headers["retry-after"], "1");
-    assert_eq!(rule.num_calls(), 8, "attempts are bounded");
+    assert!((8..=40).contains(&rule.num_calls()), "attempts are bounded: {}", rule.num_calls());
 }
 
 #[tokio::test]

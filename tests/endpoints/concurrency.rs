@@ -27,7 +27,7 @@ async fn concurrent_org_grants_to_one_user_all_land() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "fails today: 32 simultaneous grants by one caller exhaust the retry budget (measure_concurrency_per_caller)"]
+#[ignore = "past the documented per-caller limit: 32 grants at once by one caller to one user can outlast the 3 s contention budget and get 503s (measure_concurrency_per_caller)"]
 async fn concurrent_org_grants_to_one_user_all_land_behind_the_conflict_emulator() {
     let (env, _emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
     org_grants_to_one_user_all_land(Arc::new(env)).await;
@@ -64,7 +64,7 @@ async fn concurrent_admin_grants_to_one_user_all_land() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "fails today: 32 simultaneous grants by one caller exhaust the retry budget (measure_concurrency_per_caller)"]
+#[ignore = "past the documented per-caller limit: 32 grants at once by one caller to one user can outlast the 3 s contention budget and get 503s (measure_concurrency_per_caller)"]
 async fn concurrent_admin_grants_to_one_user_all_land_behind_the_conflict_emulator() {
     let (env, _emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
     admin_grants_to_one_user_all_land(Arc::new(env)).await;
