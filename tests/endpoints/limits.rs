@@ -107,3 +107,23 @@ async fn the_item_limit_is_never_what_answers() {
     let response = env.admin_refuses(admin_grant(&[longest_permission(LIMIT + 1)]).http_api(), 400).await;
     assert_eq!(response.body["error"]["code"], "VALIDATION_ERROR");
 }
+
+#[tokio::test]
+async fn the_largest_condition_a_request_can_cause_stays_within_dynamodb_expression_limits() {
+    // A self-grant (the right folded into the target's condition) of 100 uuids, 99 of them held,
+    // by a user near the limit: the first attempt's "room for all 100" fails, and the exact retry
+    // names every one of them. DynamoDB Local enforces the 300-operator and 4 KB limits; breaking
+    // either would be a ValidationException, a 500.
+    let env = org_world().await;
+    let uuids: Vec<String> = (0..100).map(org_uuid).collect();
+    for uuid in &uuids {
+        env.put_permission(uuid, "limit_test").await;
+    }
+    let mut held: Vec<String> = uuids[..99].to_vec();
+    held.push(org::EDIT_RIGHT.to_owned());
+    held.extend((1000..1850).map(org_uuid));
+    give(&env, org::EDITOR, Some(org::ORG_A), None, &held).await;
+    let request = Event::org(org::EDITOR).token(EDITOR_KEY).json(&json!({ "permission_uuids": uuids }));
+    env.org_grants(request.http_api()).await;
+    assert_eq!(env.permissions_of(org::EDITOR).await.unwrap().len(), 951);
+}
