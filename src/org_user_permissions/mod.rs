@@ -12,6 +12,7 @@
 pub mod errors;
 pub mod request;
 
+use std::future::Future;
 use std::time::SystemTime;
 
 use aws_sdk_dynamodb::Client;
@@ -23,6 +24,7 @@ use self::errors::{FieldErrors, OrgError};
 use crate::auth::{Credentials, api_token, credentials};
 use crate::config::{ConfigError, process_env, table_name};
 use crate::endpoint::Granted;
+use crate::lambda_entry::HttpEndpoint;
 use crate::metrics::Metrics;
 use crate::request_log::GrantSummary;
 use crate::store::catalog::Catalog;
@@ -171,5 +173,17 @@ impl OrgUserPermissions {
             .filter(|token| token.is_live_at(SystemTime::now()))
             .ok_or(OrgError::InvalidToken)?;
         self.users.get(&token.user_id).await?.ok_or(OrgError::InvalidToken)
+    }
+}
+
+impl HttpEndpoint for OrgUserPermissions {
+    const NAME: &'static str = ENDPOINT;
+
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> {
+        OrgUserPermissions::handle(self, request)
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 }
