@@ -409,6 +409,19 @@ mod tests {
     }
 
     #[test]
+    fn lambdas_trace_header_replaces_the_clients_and_the_context_is_kept() {
+        let mut lambda = Context::default();
+        lambda.request_id = "lambda-1".into();
+        lambda.xray_trace_id = Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".into());
+        let event = v2("/a", "", json!({ "x-amzn-trace-id": "Root=forged" }));
+        let (_, request) = to_request(event, lambda).unwrap();
+        assert_eq!(request.headers()["x-amzn-trace-id"], "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+        assert_eq!(request.lambda_context_ref().map(|context| context.request_id.as_str()), Some("lambda-1"));
+        let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else { panic!("no context") };
+        assert_eq!(context.request_id.as_deref(), Some("apigw-1"));
+    }
+
+    #[test]
     fn format_1_keeps_every_value_of_a_repeated_header() {
         let event = json!({
             "httpMethod": "PATCH",

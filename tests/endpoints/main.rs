@@ -7,6 +7,7 @@ mod backend_faults;
 mod concurrency;
 mod hostile_input;
 mod org_user_permissions;
+mod raw_events;
 mod startup;
 mod support;
 mod user_add_permissions;
