@@ -260,6 +260,17 @@ async fn malformed_host_and_forwarded_proto_headers_do_not_stop_a_grant() {
 }
 
 #[tokio::test]
+async fn two_authorization_headers_are_a_401_in_both_formats() {
+    let admin = admin_world().await;
+    let event = admin_grant().bearer(&jwt_for(ADMIN));
+    for format in FORMATS {
+        let response = invoke(&admin.admin, raw_event(&event, "", format), &event.request_id).await;
+        assert_admin_401(&response, &format!("{format:?}"));
+    }
+    assert_eq!(admin.audit_count().await, 0);
+}
+
+#[tokio::test]
 async fn an_unknown_route_is_the_gateways_404_in_each_format() {
     let admin = admin_world().await;
     for format in FORMATS {
