@@ -64,10 +64,11 @@ pub async fn answer_event<E: HttpEndpoint>(
 ) -> Result<Value, NotApiGateway> {
     let started = Instant::now();
     let request_id = context.request_id.clone();
-    let trace_id = context.xray_trace_id.as_deref().and_then(TraceHeader::parse).map(|trace| trace.root);
+    let trace_header = context.xray_trace_id.clone();
     match event::to_request(event, context) {
         Ok((format, request)) => Ok(reply::to_gateway(format, endpoint.handle(request).await)),
         Err(EventError::Unreadable { format, part }) => {
+            let trace_id = trace_header.as_deref().and_then(TraceHeader::parse).map(|trace| trace.root);
             tracing::warn!(request_id, endpoint = E::NAME, part, "an API Gateway event no client could have sent");
             let completed = Completed {
                 endpoint: E::NAME,
