@@ -43,11 +43,8 @@ pub trait HttpEndpoint {
 
 /// Serves invocations until the Runtime API goes away.
 pub async fn run(endpoint: &impl HttpEndpoint) -> Result<(), lambda_http::Error> {
-    // Boxed: lambda_runtime's layers nested around the handler's own future make a type deeper
-    // than rustc's default limit for the binary's `main`; one allocation per event is nothing.
-    let service = service_fn(|invocation: LambdaEvent<Value>| {
-        Box::pin(answer_event(endpoint, invocation.payload, invocation.context))
-    });
+    let service =
+        service_fn(|invocation: LambdaEvent<Value>| answer_event(endpoint, invocation.payload, invocation.context));
     lambda_runtime::run(service).await
 }
 
@@ -66,7 +63,9 @@ pub async fn answer_event<E: HttpEndpoint>(
     let request_id = context.request_id.clone();
     let trace_header = context.xray_trace_id.clone();
     match event::to_request(event, context) {
-        Ok((format, request)) => Ok(reply::to_gateway(format, endpoint.handle(request).await)),
+        // Boxed: the handler's future nested in lambda_runtime's layers (or a caller's own) makes
+        // a type deeper than rustc's default limit; one allocation per event is nothing.
+        Ok((format, request)) => Ok(reply::to_gateway(format, Box::pin(endpoint.handle(request)).await)),
         Err(EventError::Unreadable { format, part }) => {
             let trace_id = trace_header.as_deref().and_then(TraceHeader::parse).map(|trace| trace.root);
             tracing::warn!(request_id, endpoint = E::NAME, part, "an API Gateway event no client could have sent");
