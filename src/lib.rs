@@ -8,7 +8,8 @@
 //! content type, JSON), [`auth`] (credentials in the `Authorization` header, token hashing, JWT),
 //! [`store`] (DynamoDB), [`request_log`] (the log line per request and the audit line per
 //! grant), [`metrics`] (CloudWatch EMF), [`xray`] (a subsegment per DynamoDB call),
-//! [`endpoint`] (the frame both endpoints answer in).
+//! [`endpoint`] (the frame both endpoints answer in), [`lambda_entry`] (the Lambda binaries' entry
+//! path: raw API Gateway event in, reply out, with no step that can panic).
 
 pub mod auth;
 pub mod backoff;
@@ -16,6 +17,7 @@ pub mod body;
 pub mod config;
 pub mod deadline;
 pub mod endpoint;
+pub mod lambda_entry;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod metrics;

@@ -1,12 +1,11 @@
 //! Lambda entry point for `PUT /user/add-permissions`.
 
-use lambda_http::{Error, run, service_fn};
-use permissions_service::request_log;
+use lambda_http::Error;
 use permissions_service::user_add_permissions::UserAddPermissions;
+use permissions_service::{lambda_entry, request_log};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     request_log::init();
-    let endpoint = &UserAddPermissions::from_env().await?;
-    run(service_fn(move |request| async move { Ok::<_, Error>(endpoint.handle(request).await) })).await
+    lambda_entry::run(&UserAddPermissions::from_env().await?).await
 }

@@ -15,6 +15,7 @@
 pub mod errors;
 pub mod request;
 
+use std::future::Future;
 use std::time::SystemTime;
 
 use aws_sdk_dynamodb::Client;
@@ -26,6 +27,7 @@ use self::errors::{FieldErrors, OrgError};
 use crate::auth::{Credentials, api_token, credentials};
 use crate::config::{ConfigError, process_env, table_name};
 use crate::endpoint::Granted;
+use crate::lambda_entry::HttpEndpoint;
 use crate::metrics::Metrics;
 use crate::request_log::GrantSummary;
 use crate::store::catalog::Catalog;
@@ -180,6 +182,18 @@ impl OrgUserPermissions {
             .await?
             .ok_or(OrgError::InvalidToken)?;
         Ok(OrgCaller { user: caller.user, right_uuid: caller.right_uuid, key_hash })
+    }
+}
+
+impl HttpEndpoint for OrgUserPermissions {
+    const NAME: &'static str = ENDPOINT;
+
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> {
+        OrgUserPermissions::handle(self, request)
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 }
 

@@ -11,6 +11,8 @@
 pub mod errors;
 pub mod request;
 
+use std::future::Future;
+
 use aws_sdk_dynamodb::Client;
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
@@ -21,6 +23,7 @@ use crate::auth::jwt::JwtVerifier;
 use crate::auth::{Credentials, credentials};
 use crate::config::{ConfigError, process_env, table_name};
 use crate::endpoint::Granted;
+use crate::lambda_entry::HttpEndpoint;
 use crate::metrics::Metrics;
 use crate::request_log::GrantSummary;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants, limit_message};
@@ -151,5 +154,17 @@ impl UserAddPermissions {
                 AdminError::InvalidToken
             }),
         }
+    }
+}
+
+impl HttpEndpoint for UserAddPermissions {
+    const NAME: &'static str = ENDPOINT;
+
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> {
+        UserAddPermissions::handle(self, request)
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 }

@@ -1,10 +1,13 @@
-//! Hostile input at scale: generated requests (10,000 per endpoint by default) through the real
-//! handlers over DynamoDB Local, most of them carrying a valid caller's credentials so that they
-//! reach the parsers. Bodies are random JSON of every type and depth, truncated or non-UTF-8
+//! Hostile input at scale: generated requests (10,000 per endpoint by default) as raw API Gateway
+//! events (formats 2.0 and 1.0) through the Lambda binaries' entry path (`lambda_entry`) and the
+//! real handlers over DynamoDB Local, most of them carrying a valid caller's credentials so that
+//! they reach the parsers. Bodies are random JSON of every type and depth, truncated or non-UTF-8
 //! bytes, huge numbers, deep nesting and near-miss requests; headers, content types, methods,
-//! queries and path segments (percent-encoded, as API Gateway passes them) vary too. No target a
-//! generated request names exists, so no grant can succeed: every answer must be a 4xx in the
-//! endpoint's own shape, within a deadline, and the tables must be exactly as they were.
+//! cookies, `Host`, `x-forwarded-proto`, the raw query string and path segments vary too, drawn
+//! from every character API Gateway can forward there and more (docs/security.md states the
+//! assumption). No target a generated request names exists, so no grant can succeed: every answer
+//! must be a 4xx in the endpoint's own shape, within a deadline, and the tables must be exactly as
+//! they were.
 //!
 //! `HOSTILE_CASES=100000 scripts/test hostile_input` runs a longer campaign.
 
@@ -15,6 +18,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
 
 use crate::org_user_permissions::{EDIT_RIGHT, EDITOR_KEY, P1, P2, org_world};
+use crate::raw_events::{Format, invoke, raw_event};
 use crate::support::{Event, TestEnv, TestResponse};
 use crate::user_add_permissions::{ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
 
@@ -28,9 +32,16 @@ struct Hostile {
     method: &'static str,
     /// The `{user_uuid}` segment as decoded (API Gateway's path parameter) for the org endpoint.
     segment: String,
+    /// Whether the org path carries the segment decoded (as a REST API passes the path) rather
+    /// than percent-encoded.
+    decoded_path: bool,
+    /// Segments before the route's own (a stage or base path, as routing allows), any text.
+    path_prefix: Option<String>,
     authorization: Vec<String>,
     content_type: Option<String>,
     extra_headers: Vec<(String, String)>,
+    cookies: Vec<String>,
+    /// The raw query string as the client sent it.
     query: String,
     body: Body,
     rest_api: bool,
@@ -203,9 +214,16 @@ fn content_type() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
-/// Header values API Gateway would pass on: no control characters but tab.
+/// Text drawn from every character, mostly ASCII: a superset of what API Gateway forwards in a
+/// raw query string, a path or a header value (control characters included, which a custom
+/// front end could pass on even if API Gateway does not).
+fn wire_text(max: usize) -> impl Strategy<Value = String> {
+    let character = prop_oneof![4 => (0u8..0x80).prop_map(char::from), 1 => any::<char>()];
+    prop::collection::vec(character, 0..max).prop_map(|characters| characters.into_iter().collect())
+}
+
 fn header_value() -> impl Strategy<Value = String> {
-    "[\\t -~\\u{a0}-\\u{10ffff}]{0,60}"
+    wire_text(60)
 }
 
 fn authorization(valid: &'static str, scheme: &'static str) -> impl Strategy<Value = Vec<String>> {
@@ -226,28 +244,43 @@ fn hostile(
     authorization: BoxedStrategy<Vec<String>>,
     near_miss: BoxedStrategy<Value>,
 ) -> impl Strategy<Value = Hostile> {
+    let names = "x-[a-z-]{1,12}|content-length|cookie|forwarded|host|x-forwarded-proto|x-amzn-trace-id";
     (
-        prop::sample::select(methods),
-        segment,
+        (prop::sample::select(methods), segment, prop::bool::weighted(0.3), prop::option::weighted(0.3, wire_text(12))),
         authorization,
         content_type(),
-        // Not `Host`: API Gateway routes on it and passes only its own domain, and lambda_http
-        // panics building the URI from a malformed one (docs/security.md).
-        prop::collection::vec(("x-[a-z-]{1,12}|content-length|cookie|forwarded", header_value()), 0..3),
-        prop_oneof![3 => Just(String::new()), 1 => "[a-zA-Z0-9=&%_.-]{0,40}"],
+        prop::collection::vec((names, header_value()), 0..3),
+        prop::collection::vec(header_value(), 0..2),
+        prop_oneof![2 => Just(String::new()), 1 => "[a-zA-Z0-9=&%_.-]{0,40}", 2 => wire_text(40)],
         body(near_miss),
-        prop::bool::weighted(0.2),
+        prop::bool::weighted(0.3),
     )
-        .prop_map(|(method, segment, authorization, content_type, extra_headers, query, body, rest_api)| Hostile {
-            method,
-            segment,
-            authorization,
-            content_type,
-            extra_headers,
-            query,
-            body,
-            rest_api,
-        })
+        .prop_map(
+            |(
+                (method, segment, decoded_path, path_prefix),
+                authorization,
+                content_type,
+                extra_headers,
+                cookies,
+                query,
+                body,
+                rest_api,
+            )| {
+                Hostile {
+                    method,
+                    segment,
+                    decoded_path,
+                    path_prefix,
+                    authorization,
+                    content_type,
+                    extra_headers,
+                    cookies,
+                    query,
+                    body,
+                    rest_api,
+                }
+            },
+        )
 }
 
 /// A `{user_uuid}` segment nobody has: fresh UUIDs, look-alikes, traversal and encoded bytes.
@@ -297,14 +330,39 @@ impl Hostile {
         }
     }
 
-    fn request(&self, base: Event) -> lambda_http::Request {
-        let event = self.event(base);
-        if self.rest_api { event.rest_api() } else { event.http_api() }
+    /// The event as API Gateway sends it, in the case's payload format.
+    fn raw(&self, base: Event) -> Value {
+        let format = if self.rest_api { Format::V1 } else { Format::V2 };
+        let mut event = self.event(base);
+        if format == Format::V1 {
+            for cookie in &self.cookies {
+                event = event.header("cookie", cookie);
+            }
+        }
+        let mut json = raw_event(&event, &self.query, format);
+        if format == Format::V2 && !self.cookies.is_empty() {
+            json["cookies"] = json!(self.cookies);
+        }
+        json
+    }
+}
+
+impl Hostile {
+    fn path(&self, route: &str) -> String {
+        match &self.path_prefix {
+            Some(prefix) => format!("/{prefix}{route}"),
+            None => route.to_owned(),
+        }
     }
 }
 
 fn org_event(case: &Hostile) -> Event {
-    Event::org(&case.segment).path(&format!("/organizations/users/permissions/{}/", percent_encoded(&case.segment)))
+    let segment = if case.decoded_path { case.segment.clone() } else { percent_encoded(&case.segment) };
+    Event::org(&case.segment).path(&case.path(&format!("/organizations/users/permissions/{segment}/")))
+}
+
+fn admin_event(case: &Hostile) -> Event {
+    Event::admin().path(&case.path("/user/add-permissions"))
 }
 
 /// An answer to a request that cannot succeed: a 4xx, with a challenge on a 401.
@@ -352,8 +410,8 @@ enum Endpoint {
 impl Endpoint {
     async fn call(self, env: &TestEnv, case: &Hostile) -> TestResponse {
         match self {
-            Endpoint::Org => env.call_org(case.request(org_event(case))).await,
-            Endpoint::Admin => env.call_admin(case.request(Event::admin())).await,
+            Endpoint::Org => invoke(&env.org, case.raw(org_event(case)), "hostile").await,
+            Endpoint::Admin => invoke(&env.admin, case.raw(admin_event(case)), "hostile").await,
         }
     }
 
