@@ -11,7 +11,8 @@
 //!    HTTP (as DynamoDB Local serves it) and over TLS (through a TLS proxy in front of it, with a
 //!    certificate made at start by the `openssl` CLI and trusted through `SSL_CERT_FILE`, as AWS
 //!    is only reachable over TLS); the admin binary also with its JWT key read at init from a stub
-//!    Secrets Manager, over HTTP and over TLS;
+//!    Secrets Manager, over HTTP and over TLS. Every case's root store is that CA and the
+//!    system's bundle, the size of Lambda's;
 //! 4. release binary sizes;
 //! 5. local-api throughput under 16 concurrent keep-alive clients.
 //!
@@ -666,9 +667,10 @@ impl<'a> PreparedCase<'a> {
                 env_vars.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER", url);
             }
         }
-        if case.dynamodb == Transport::Tls || case.key == KeySource::SecretsManager(Transport::Tls) {
-            env_vars.insert(aws_stubs::TRUST_VARIABLE, endpoints.certificates.trust_file.display().to_string());
-        }
+        // Every case, HTTP ones too: the SDK parses the root store at init whatever the endpoint,
+        // and a store this machine's without the variable (its bundle, then each file of
+        // /etc/ssl/certs again) would take init twice as long to parse as Lambda's single bundle.
+        env_vars.insert(aws_stubs::TRUST_VARIABLE, endpoints.certificates.trust_file.display().to_string());
         if case.traced {
             env_vars.insert("AWS_XRAY_DAEMON_ADDRESS", format!("tcp:{daemon_address} udp:{daemon_address}"));
         }
