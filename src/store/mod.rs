@@ -132,9 +132,10 @@ pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
 /// digests and user ids are ObjectIds or UUIDs.
 pub const WARM_UP_KEY: &str = "init-connection-warmup";
 
-/// Opens the client's connection to DynamoDB during init, so that what a process pays once for
-/// its first connection (the TLS handshake, parsing the root certificates, aws-lc seeding its
-/// random generator) is paid there rather than by the first caller. In Lambda that work is also
+/// Opens the client's connection to DynamoDB during init, so that what a process pays for its
+/// first connection (resolving the endpoint, the TLS handshake and its certificate checks,
+/// aws-lc seeding its random generator) is paid there rather than by the first caller. (The root
+/// store is parsed earlier, when the SDK builds its HTTPS client.) In Lambda that work is also
 /// cheaper at init, which AWS's serverless guides describe as running on a full vCPU for
 /// on-demand functions, than in a 128 MB invocation's share of one; and an environment
 /// initialised ahead of its first invocation (provisioned concurrency, or Lambda's own
