@@ -18,9 +18,10 @@
 //!
 //! `BENCH_ONLY` picks sections, comma-separated: `warm` (1 and 2), `cold` (3 and 4), `throughput`
 //! (5); every section runs when it is unset. To measure a build-time variant, give it its own
-//! target directory, e.g. the cold starts without aws-lc's CPU jitter entropy:
+//! target directory, e.g. the cold starts with aws-lc's CPU jitter entropy, which
+//! .cargo/config.toml leaves out of every build:
 //!
-//!     AWS_LC_SYS_NO_JITTER_ENTROPY=1 CARGO_TARGET_DIR=target-nojitter BENCH_ONLY=cold \
+//!     AWS_LC_SYS_NO_JITTER_ENTROPY=0 CARGO_TARGET_DIR=target-jitter BENCH_ONLY=cold \
 //!         cargo bench --features local --bench service
 //!
 //! Prints a Markdown report; docs/performance.md keeps the latest one.
