@@ -7,15 +7,30 @@
 //!    handler's own overhead, and the interceptor also times the handler outside its SDK calls;
 //! 2. DynamoDB round trips per successful request, counted by an SDK interceptor;
 //! 3. cold start of each release binary: exec to its first poll of a stub Lambda Runtime API,
-//!    then its first and later requests; and its peak RSS over 1000 requests;
+//!    then its first and later requests; and its peak RSS over 1000 requests. DynamoDB over plain
+//!    HTTP (as DynamoDB Local serves it) and over TLS (through a TLS proxy in front of it, with a
+//!    certificate made at start by the `openssl` CLI and trusted through `SSL_CERT_FILE`, as AWS
+//!    is only reachable over TLS); the admin binary also with its JWT key read at init from a stub
+//!    Secrets Manager, over HTTP and over TLS. Every case's root store is that CA and the
+//!    system's bundle, the size of Lambda's;
 //! 4. release binary sizes;
 //! 5. local-api throughput under 16 concurrent keep-alive clients.
+//!
+//! `BENCH_ONLY` picks sections, comma-separated: `warm` (1 and 2), `cold` (3 and 4), `throughput`
+//! (5); every section runs when it is unset. To measure a build-time variant, give it its own
+//! target directory, e.g. the cold starts with aws-lc's CPU jitter entropy, which
+//! .cargo/config.toml leaves out of every build:
+//!
+//!     AWS_LC_SYS_NO_JITTER_ENTROPY=0 CARGO_TARGET_DIR=target-jitter BENCH_ONLY=cold \
+//!         cargo bench --features local --bench service
 //!
 //! Prints a Markdown report; docs/performance.md keeps the latest one.
 
 #[path = "../tests/endpoints/support.rs"]
 #[allow(unused_imports)]
 mod support;
+
+mod aws_stubs;
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -532,71 +547,181 @@ async fn run_binary(
 struct ColdResult {
     init: Percentiles,
     first: Percentiles,
+    /// Exec to the first response, per start: what the first caller of a fresh instance waits
+    /// for, however init and the first request share the work.
+    init_and_first: Percentiles,
     warm: Percentiles,
     peak_rss_kib: u64,
 }
 
-/// With `traced`, every invocation is sampled and the X-Ray daemon is a local UDP socket that
-/// drains what it receives: the cost of a subsegment per DynamoDB call, at 100 % sampling.
-async fn cold_starts(binary: &str, org_endpoint: bool, traced: bool) -> ColdResult {
-    let env = TestEnv::with_demo_data().await;
-    let tables = env.org_tables();
-    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let daemon_address = daemon.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 65_536];
-        while daemon.recv(&mut buffer).is_ok() {}
-    });
-    let trace_header = traced.then_some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
-    let mut env_vars: HashMap<&str, String> = HashMap::from([
-        ("PATH", std::env::var("PATH").unwrap_or_default()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "bench".into()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench".into()),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".into()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID", "bench".into()),
-        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
-        ("DYNAMODB_ENDPOINT", support::endpoint().to_owned()),
-        ("USERS_TABLE", tables.users.clone()),
-        ("TOKENS_TABLE", tables.tokens.clone()),
-        ("PERMISSIONS_TABLE", tables.permissions.clone()),
-        ("AUDIT_TABLE", tables.audit.clone()),
-        ("JWT_SECRET", demo::JWT_SECRET.into()),
-    ]);
-    if traced {
-        env_vars.insert("AWS_XRAY_DAEMON_ADDRESS", format!("tcp:{daemon_address} udp:{daemon_address}"));
+/// How a binary reaches DynamoDB or Secrets Manager.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Http,
+    /// Through [`aws_stubs::TlsProxy`]: the handshake, certificate checks and aws-lc's first
+    /// randomness that every connection to AWS costs.
+    Tls,
+}
+
+/// Where the admin binary gets its JWT key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeySource {
+    /// `JWT_SECRET`, the local-only variable: nothing to read at init.
+    Configuration,
+    /// `JWT_SECRET_ID`, as deployed: both versions read from Secrets Manager at init.
+    SecretsManager(Transport),
+}
+
+/// One row of the cold-start table.
+struct ColdCase {
+    name: &'static str,
+    binary: &'static str,
+    org_endpoint: bool,
+    traced: bool,
+    dynamodb: Transport,
+    key: KeySource,
+}
+
+/// The servers every cold start shares, besides DynamoDB Local itself.
+struct ColdEndpoints {
+    certificates: aws_stubs::Certificates,
+    dynamodb_tls: aws_stubs::TlsProxy,
+    secrets_http: aws_stubs::SecretsManagerStub,
+    secrets_tls: aws_stubs::TlsProxy,
+}
+
+impl ColdEndpoints {
+    async fn start() -> Self {
+        let certificates = aws_stubs::Certificates::generate();
+        let dynamodb_local = support::endpoint().trim_start_matches("http://").parse().unwrap();
+        let dynamodb_tls = aws_stubs::TlsProxy::start(&certificates, dynamodb_local).await;
+        let secrets_http = aws_stubs::SecretsManagerStub::start(demo::JWT_SECRET).await;
+        let secrets_tls = aws_stubs::TlsProxy::start(&certificates, secrets_http.address).await;
+        Self { certificates, dynamodb_tls, secrets_http, secrets_tls }
     }
-    // Every request grants something new (see `Grant`).
-    let total = COLD_STARTS * 3 + RSS_REQUESTS;
-    seed_fresh_users(&env, org_endpoint, 'c', total).await;
-    let mut next = 0;
-    let mut events = |count: usize| -> Vec<String> {
-        let events = (next..next + count)
+}
+
+/// A case ready to start: its own tables, seeded with fresh targets, and the binary's environment.
+struct PreparedCase<'a> {
+    case: &'a ColdCase,
+    /// Holds the case's tables for as long as its runs use them.
+    _env: TestEnv,
+    env_vars: HashMap<&'static str, String>,
+    trace_header: Option<&'static str>,
+    next_target: usize,
+    init: Vec<Duration>,
+    first: Vec<Duration>,
+    init_and_first: Vec<Duration>,
+    warm: Vec<Duration>,
+}
+
+/// Processes started per case without being measured, before the measured ones: DynamoDB Local's
+/// JIT and the page cache then serve the first measured start as they serve the last.
+const UNMEASURED_STARTS: usize = 1;
+const UNMEASURED_REQUESTS: usize = 100;
+
+impl<'a> PreparedCase<'a> {
+    /// With `traced`, every invocation is sampled and the X-Ray daemon is a local UDP socket that
+    /// drains what it receives: the cost of a subsegment per DynamoDB call, at 100 % sampling.
+    async fn new(case: &'a ColdCase, endpoints: &ColdEndpoints) -> Self {
+        let env = TestEnv::with_demo_data().await;
+        let tables = env.org_tables();
+        let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let daemon_address = daemon.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 65_536];
+            while daemon.recv(&mut buffer).is_ok() {}
+        });
+        let trace_header =
+            case.traced.then_some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
+        let dynamodb_endpoint = match case.dynamodb {
+            Transport::Http => support::endpoint().to_owned(),
+            Transport::Tls => endpoints.dynamodb_tls.url.clone(),
+        };
+        let mut env_vars: HashMap<&'static str, String> = HashMap::from([
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("AWS_LAMBDA_FUNCTION_NAME", "bench".into()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench".into()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".into()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "bench".into()),
+            ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+            ("DYNAMODB_ENDPOINT", dynamodb_endpoint),
+            ("USERS_TABLE", tables.users.clone()),
+            ("TOKENS_TABLE", tables.tokens.clone()),
+            ("PERMISSIONS_TABLE", tables.permissions.clone()),
+            ("AUDIT_TABLE", tables.audit.clone()),
+        ]);
+        match case.key {
+            KeySource::Configuration => {
+                env_vars.insert("JWT_SECRET", demo::JWT_SECRET.into());
+            }
+            KeySource::SecretsManager(transport) => {
+                env_vars.insert("JWT_SECRET_ID", "permissions-service/jwt-secret".into());
+                let url = match transport {
+                    Transport::Http => endpoints.secrets_http.url.clone(),
+                    Transport::Tls => endpoints.secrets_tls.url.clone(),
+                };
+                env_vars.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER", url);
+            }
+        }
+        // Every case, HTTP ones too: the SDK parses the root store at init whatever the endpoint,
+        // and a store this machine's without the variable (its bundle, then each file of
+        // /etc/ssl/certs again) would take init twice as long to parse as Lambda's single bundle.
+        env_vars.insert(aws_stubs::TRUST_VARIABLE, endpoints.certificates.trust_file.display().to_string());
+        if case.traced {
+            env_vars.insert("AWS_XRAY_DAEMON_ADDRESS", format!("tcp:{daemon_address} udp:{daemon_address}"));
+        }
+        // Every request grants something new (see `Grant`).
+        let total = UNMEASURED_STARTS * UNMEASURED_REQUESTS + COLD_STARTS * 3 + RSS_REQUESTS;
+        seed_fresh_users(&env, case.org_endpoint, 'c', total).await;
+        Self {
+            case,
+            _env: env,
+            env_vars,
+            trace_header,
+            next_target: 0,
+            init: Vec::new(),
+            first: Vec::new(),
+            init_and_first: Vec::new(),
+            warm: Vec::new(),
+        }
+    }
+
+    /// Starts the binary for `requests` requests, each to a target not granted to before.
+    async fn run(&mut self, requests: usize) -> ProcessRun {
+        let org_endpoint = self.case.org_endpoint;
+        let events = (self.next_target..self.next_target + requests)
             .map(|index| {
                 let target = fresh_user(org_endpoint, 'c', index);
                 let event = if org_endpoint { org_event(&target) } else { admin_event(&target) };
                 event.http_api_json().to_string()
             })
             .collect();
-        next += count;
-        events
-    };
-    let (mut init, mut first, mut warm) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..COLD_STARTS {
-        let run = run_binary(binary, &env_vars, trace_header, events(3)).await;
-        init.push(run.init);
-        first.push(run.first);
-        warm.extend(run.warm);
+        self.next_target += requests;
+        run_binary(self.case.binary, &self.env_vars, self.trace_header, events).await
     }
-    let long_run = run_binary(binary, &env_vars, trace_header, events(RSS_REQUESTS)).await;
-    ColdResult {
-        init: percentiles(init),
-        first: percentiles(first),
-        warm: percentiles(warm),
-        peak_rss_kib: long_run.peak_rss_kib,
+
+    async fn measure_cold_start(&mut self) {
+        let run = self.run(3).await;
+        self.init.push(run.init);
+        self.first.push(run.first);
+        self.init_and_first.push(run.init + run.first);
+        self.warm.extend(run.warm);
+    }
+
+    async fn finish(mut self) -> ColdResult {
+        let long_run = self.run(RSS_REQUESTS).await;
+        ColdResult {
+            init: percentiles(self.init),
+            first: percentiles(self.first),
+            init_and_first: percentiles(self.init_and_first),
+            warm: percentiles(self.warm),
+            peak_rss_kib: long_run.peak_rss_kib,
+        }
     }
 }
 
@@ -700,6 +825,14 @@ fn size_mib(binary: &str) -> f64 {
     std::fs::metadata(binary).map(|meta| meta.len() as f64 / (1024.0 * 1024.0)).unwrap_or(f64::NAN)
 }
 
+/// Whether `BENCH_ONLY` (comma-separated section names) asks for `section`; unset, every one.
+fn selected(section: &str) -> bool {
+    match std::env::var("BENCH_ONLY") {
+        Ok(only) => only.split(',').any(|name| name.trim() == section),
+        Err(_) => true,
+    }
+}
+
 async fn run() {
     let org_binary = env!("CARGO_BIN_EXE_org-user-permissions");
     let admin_binary = env!("CARGO_BIN_EXE_user-add-permissions");
@@ -707,66 +840,137 @@ async fn run() {
     println!("## Benchmark report\n");
     println!("Machine: {cores} cores, `{}`. DynamoDB Local (in memory) on loopback.\n", std::env::consts::ARCH);
 
-    println!(
-        "### Warm requests, in process ({SAMPLES} samples after {WARMUP} warm-up, interleaved, alternating which goes first)\n"
-    );
-    println!(
-        "| endpoint | handler p50 | handler p99 | direct SDK p50 | direct SDK p99 | overhead p50 (handler - direct) | overhead / direct | handler time outside SDK calls, p50 / p99 | round trips (cold catalog / warm) |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for (name, org_endpoint, grant) in [
-        ("org-user-permissions", true, Grant::New),
-        ("user-add-permissions", false, Grant::New),
-        ("org-user-permissions, all held (no-op)", true, Grant::Repeat),
-        ("user-add-permissions, all held (no-op)", false, Grant::Repeat),
-    ] {
-        // On a current-thread runtime, as the Lambda binaries run: no cross-thread wake-ups.
-        let result = tokio::task::spawn_blocking(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(warm_latency(org_endpoint, grant))
-        })
-        .await
-        .unwrap();
-        let overhead = us(result.handler.p50) - us(result.direct.p50);
+    if selected("warm") {
         println!(
-            "| {name} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.1} % | {:.0} / {:.0} µs | {} / {} |",
-            us(result.handler.p50),
-            us(result.handler.p99),
-            us(result.direct.p50),
-            us(result.direct.p99),
-            overhead,
-            100.0 * overhead / us(result.direct.p50),
-            us(result.outside_sdk.p50),
-            us(result.outside_sdk.p99),
-            result.round_trips_cold_cache,
-            result.round_trips_warm,
+            "### Warm requests, in process ({SAMPLES} samples after {WARMUP} warm-up, interleaved, alternating which goes first)\n"
         );
+        println!(
+            "| endpoint | handler p50 | handler p99 | direct SDK p50 | direct SDK p99 | overhead p50 (handler - direct) | overhead / direct | handler time outside SDK calls, p50 / p99 | round trips (cold catalog / warm) |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for (name, org_endpoint, grant) in [
+            ("org-user-permissions", true, Grant::New),
+            ("user-add-permissions", false, Grant::New),
+            ("org-user-permissions, all held (no-op)", true, Grant::Repeat),
+            ("user-add-permissions, all held (no-op)", false, Grant::Repeat),
+        ] {
+            // On a current-thread runtime, as the Lambda binaries run: no cross-thread wake-ups.
+            let result = tokio::task::spawn_blocking(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(warm_latency(org_endpoint, grant))
+            })
+            .await
+            .unwrap();
+            let overhead = us(result.handler.p50) - us(result.direct.p50);
+            println!(
+                "| {name} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.1} % | {:.0} / {:.0} µs | {} / {} |",
+                us(result.handler.p50),
+                us(result.handler.p99),
+                us(result.direct.p50),
+                us(result.direct.p99),
+                overhead,
+                100.0 * overhead / us(result.direct.p50),
+                us(result.outside_sdk.p50),
+                us(result.outside_sdk.p99),
+                result.round_trips_cold_cache,
+                result.round_trips_warm,
+            );
+        }
     }
 
+    if selected("cold") {
+        cold_start_report(org_binary, admin_binary).await;
+    }
+
+    if selected("throughput") {
+        throughput_report().await;
+    }
+}
+
+async fn cold_start_report(org_binary: &'static str, admin_binary: &'static str) {
+    let endpoints = ColdEndpoints::start().await;
     println!("\n### Release binaries ({COLD_STARTS} cold starts each; peak RSS over {RSS_REQUESTS} requests)\n");
     println!(
-        "| binary | X-Ray | size (stripped) | init: exec to first poll, p50 / p99 | first request p50 | later requests p50 | peak RSS |"
+        "| binary | DynamoDB | JWT key | X-Ray | size (stripped) | init: exec to first poll, p50 / p99 | first request p50 / p99 | init + first request p50 | later requests p50 | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    for (name, binary, org_endpoint, traced) in [
-        ("org-user-permissions", org_binary, true, false),
-        ("org-user-permissions", org_binary, true, true),
-        ("user-add-permissions", admin_binary, false, false),
-        ("user-add-permissions", admin_binary, false, true),
-    ] {
-        let result = cold_starts(binary, org_endpoint, traced).await;
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let org = |dynamodb, traced| ColdCase {
+        name: "org-user-permissions",
+        binary: org_binary,
+        org_endpoint: true,
+        traced,
+        dynamodb,
+        key: KeySource::Configuration,
+    };
+    let admin = |dynamodb, key, traced| ColdCase {
+        name: "user-add-permissions",
+        binary: admin_binary,
+        org_endpoint: false,
+        traced,
+        dynamodb,
+        key,
+    };
+    let cases = [
+        org(Transport::Http, false),
+        org(Transport::Http, true),
+        org(Transport::Tls, false),
+        admin(Transport::Http, KeySource::Configuration, false),
+        admin(Transport::Http, KeySource::Configuration, true),
+        admin(Transport::Tls, KeySource::Configuration, false),
+        admin(Transport::Http, KeySource::SecretsManager(Transport::Http), false),
+        admin(Transport::Tls, KeySource::SecretsManager(Transport::Tls), false),
+    ];
+    let transport = |transport| match transport {
+        Transport::Http => "HTTP",
+        Transport::Tls => "TLS",
+    };
+    let mut prepared = Vec::new();
+    for case in &cases {
+        let mut case = PreparedCase::new(case, &endpoints).await;
+        for _ in 0..UNMEASURED_STARTS {
+            case.run(UNMEASURED_REQUESTS).await;
+        }
+        prepared.push(case);
+    }
+    // One start of every case per round, so that drift on this shared machine hits each alike,
+    // and HTTP and TLS are compared start for start.
+    for _ in 0..COLD_STARTS {
+        for case in &mut prepared {
+            case.measure_cold_start().await;
+        }
+    }
+    let secrets_read = endpoints.secrets_http.answered();
+    for prepared in prepared {
+        let case = prepared.case;
+        let result = prepared.finish().await;
+        let key = match (case.org_endpoint, case.key) {
+            (true, _) => "-".to_owned(),
+            (false, KeySource::Configuration) => "`JWT_SECRET`".to_owned(),
+            (false, KeySource::SecretsManager(over)) => format!("Secrets Manager, {}", transport(over)),
+        };
         println!(
-            "| {name} | {} | {:.2} MiB | {:.1} / {:.1} ms | {:.2} ms | {:.2} ms | {:.1} MiB |",
-            if traced { "sampled" } else { "off" },
-            size_mib(binary),
+            "| {} | {} | {key} | {} | {:.2} MiB | {:.1} / {:.1} ms | {:.2} / {:.2} ms | {:.1} ms | {:.2} ms | {:.1} MiB |",
+            case.name,
+            transport(case.dynamodb),
+            if case.traced { "sampled" } else { "off" },
+            size_mib(case.binary),
             ms(result.init.p50),
             ms(result.init.p99),
             ms(result.first.p50),
+            ms(result.first.p99),
+            ms(result.init_and_first.p50),
             ms(result.warm.p50),
             result.peak_rss_kib as f64 / 1024.0,
         );
     }
+    // Both versions at every init, and never again within these short runs (the RSS runs are
+    // over by now and read nothing more than the others).
+    let reading = cases.iter().filter(|case| matches!(case.key, KeySource::SecretsManager(_))).count();
+    let inits = UNMEASURED_STARTS + COLD_STARTS;
+    assert_eq!(secrets_read, 2 * reading * inits, "GetSecretValue calls before the RSS runs");
+}
 
+async fn throughput_report() {
     println!("\n### local-api, {CLIENTS} concurrent keep-alive clients, {THROUGHPUT_REQUESTS} requests\n");
     println!("| endpoint | requests/s | p50 | p99 |");
     println!("|---|---|---|---|");

@@ -32,7 +32,7 @@ use crate::metrics::Metrics;
 use crate::request_log::GrantSummary;
 use crate::store::catalog::Catalog;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants, limit_message};
-use crate::store::tokens::Tokens;
+use crate::store::tokens::{TOKEN_HASH, Tokens};
 use crate::store::users::UserRecord;
 use crate::store::{self};
 use crate::{body, endpoint, routing};
@@ -94,10 +94,13 @@ impl OrgUserPermissions {
         self
     }
 
-    /// Reads the tables' names before anything slower, so a missing one fails init at once.
+    /// Reads the tables' names before anything slower, so a missing one fails init at once; then
+    /// opens the DynamoDB connection with a read of the tokens table, the one its IAM policy
+    /// allows GetItem on.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let tables = OrgTables::from_env(&process_env)?;
         let client = store::client_from_env(&process_env).await?;
+        store::warm_connection(&client, &tables.tokens, TOKEN_HASH).await;
         Ok(Self::new(client, tables).with_metrics(Metrics::emf_from_env(&process_env)))
     }
 

@@ -123,6 +123,45 @@ pub fn dynamodb_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) ->
     Client::from_conf(config.build())
 }
 
+/// How long init waits for [`warm_connection`]. A healthy connection to DynamoDB, TLS included,
+/// opens in tens of milliseconds; an endpoint out of reach must not hold init for the SDK's whole
+/// operation timeout ([`OPERATION_TIMEOUT`]) with its retries.
+pub const WARM_UP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The key [`warm_connection`] reads: no item can have it, since token hashes are hex SHA-256
+/// digests and user ids are ObjectIds or UUIDs.
+pub const WARM_UP_KEY: &str = "init-connection-warmup";
+
+/// Opens the client's connection to DynamoDB during init, so that what a process pays for its
+/// first connection (resolving the endpoint, the TLS handshake and its certificate checks,
+/// aws-lc seeding its random generator) is paid there rather than by the first caller. (The root
+/// store is parsed earlier, when the SDK builds its HTTPS client.) In Lambda that work is also
+/// cheaper at init, which AWS's serverless guides describe as running on a full vCPU for
+/// on-demand functions, than in a 128 MB invocation's share of one; and an environment
+/// initialised ahead of its first invocation (provisioned concurrency, or Lambda's own
+/// pre-initialisation) hides it from callers entirely. The connection stays in the client's pool
+/// for the first request.
+///
+/// The SDK opens connections only to send a request, so this is one eventually consistent
+/// GetItem of [`WARM_UP_KEY`] on a table the function's IAM policy already lets it read
+/// (`key_name` is its partition key): half a read request unit per cold start. Its outcome is
+/// only logged: a function whose DynamoDB is out of reach still starts, and its first request
+/// connects as before.
+pub async fn warm_connection(client: &Client, table: &str, key_name: &str) {
+    let read = client.get_item().table_name(table).key(key_name, string_attribute(WARM_UP_KEY)).send();
+    match tokio::time::timeout(WARM_UP_TIMEOUT, read).await {
+        Ok(Ok(_)) => tracing::debug!(table, "DynamoDB connection opened at init"),
+        Ok(Err(error)) => {
+            tracing::warn!(table, error = %DisplayErrorContext(&error), "DynamoDB connection not opened at init")
+        }
+        Err(_) => tracing::warn!(
+            table,
+            timeout_ms = WARM_UP_TIMEOUT.as_millis() as u64,
+            "DynamoDB connection not opened at init: no answer in time"
+        ),
+    }
+}
+
 /// A DynamoDB call that failed for a reason the caller cannot fix: a 500, or a 503 when DynamoDB
 /// is throttling (the caller can usefully retry later).
 #[derive(Debug)]

@@ -27,7 +27,7 @@ use crate::lambda_entry::HttpEndpoint;
 use crate::metrics::Metrics;
 use crate::request_log::GrantSummary;
 use crate::store::grants::{CallerRight, Grant, GrantOutcome, Grants, limit_message};
-use crate::store::users::Users;
+use crate::store::users::{USER_ID, Users};
 use crate::store::{self};
 use crate::{body, endpoint, routing};
 
@@ -83,13 +83,20 @@ impl UserAddPermissions {
     }
 
     /// Reads and checks every setting before anything slower, so a bad one fails init at once;
-    /// then reads the JWT keys (deployed, from Secrets Manager).
+    /// then reads the JWT keys (deployed, from Secrets Manager) while it opens the DynamoDB
+    /// connection with a read of the users table: two round trips at once, not one after the
+    /// other. A key that cannot be read fails init without waiting for DynamoDB.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let tables = AdminTables::from_env(&process_env)?;
         let endpoint = store::dynamodb_endpoint(&process_env)?;
         let sdk = store::sdk_config().await;
-        let jwt = JwtVerifier::from_env(&process_env, || aws_sdk_secretsmanager::Client::new(&sdk)).await?;
         let client = store::dynamodb_client(&sdk, endpoint);
+        let jwt = JwtVerifier::from_env(&process_env, || aws_sdk_secretsmanager::Client::new(&sdk));
+        let warm_up = async {
+            store::warm_connection(&client, &tables.users, USER_ID).await;
+            Ok::<_, ConfigError>(())
+        };
+        let (jwt, ()) = tokio::try_join!(jwt, warm_up)?;
         Ok(Self::new(client, tables, jwt).with_metrics(Metrics::emf_from_env(&process_env)))
     }
 

@@ -1,10 +1,15 @@
 //! The real binaries refuse to start, naming the variable, when their configuration is unusable:
 //! a broken deployment fails at init, never at the first request, and never with a default secret.
+//! A usable one opens its DynamoDB connection at init, and starts even when DynamoDB is out of
+//! reach.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use permissions_service::store::{WARM_UP_KEY, WARM_UP_TIMEOUT};
 
 /// Secrets Manager's GetSecretValue over HTTP, enough for the real binary's init: the current
 /// version holds `secret`, and there is no previous one (a secret never rotated).
@@ -34,30 +39,54 @@ impl SecretsManagerStub {
     }
 }
 
+/// One HTTP/1.1 request read off a connection.
+struct HttpRequest {
+    line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+}
+
+/// The next request on a keep-alive connection; `None` once the client has closed it.
+fn read_request(reader: &mut impl BufRead) -> Option<HttpRequest> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    let mut request = HttpRequest { line, headers, body: Vec::new() };
+    let length = request.header("content-length").map_or(0, |length| length.parse().unwrap());
+    request.body = vec![0; length];
+    reader.read_exact(&mut request.body).ok()?;
+    Some(request)
+}
+
+fn write_response(writer: &mut impl Write, status: &str, content_type: &str, body: &str) -> std::io::Result<()> {
+    let head = format!("HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n", body.len());
+    writer.write_all(head.as_bytes())?;
+    writer.write_all(body.as_bytes())
+}
+
 fn serve_secrets(stream: std::net::TcpStream, secret: &str, seen: &Mutex<Vec<String>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    loop {
-        let mut content_length = 0;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                content_length = value.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; content_length];
-        reader.read_exact(&mut body).unwrap();
-        let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    while let Some(request) = read_request(&mut reader) {
+        let request: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
         let (id, stage) = (request["SecretId"].as_str().unwrap(), request["VersionStage"].as_str().unwrap_or(""));
         seen.lock().unwrap().push(format!("{id} {stage}"));
         let (status, answer) = if stage == "AWSCURRENT" {
@@ -69,14 +98,47 @@ fn serve_secrets(stream: std::net::TcpStream, secret: &str, seen: &Mutex<Vec<Str
                                              "message": "Secrets Manager can't find the specified secret value" });
             ("400 Bad Request", answer)
         };
-        let answer = answer.to_string();
-        let head = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n",
-            answer.len()
-        );
-        if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(answer.as_bytes())).is_err() {
+        if write_response(&mut writer, status, "application/x-amz-json-1.1", &answer.to_string()).is_err() {
             return;
         }
+    }
+}
+
+/// DynamoDB over HTTP, recording every call (its `X-Amz-Target` operation, body and arrival) and
+/// answering each as a GetItem that found nothing.
+struct DynamoDbStub {
+    url: String,
+    calls: Arc<Mutex<Vec<(String, serde_json::Value, Instant)>>>,
+}
+
+impl DynamoDbStub {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let log = calls.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    while let Some(request) = read_request(&mut reader) {
+                        let operation = request.header("x-amz-target").unwrap_or_default().to_owned();
+                        let body = serde_json::from_slice(&request.body).unwrap_or_default();
+                        log.lock().unwrap().push((operation, body, Instant::now()));
+                        if write_response(&mut writer, "200 OK", "application/x-amz-json-1.0", "{}").is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, calls }
+    }
+
+    fn calls(&self) -> Vec<(String, serde_json::Value, Instant)> {
+        self.calls.lock().unwrap().clone()
     }
 }
 
@@ -152,6 +214,8 @@ fn a_deployed_function_reads_its_key_from_secrets_manager_at_init() {
             ("AUDIT_TABLE", "audit"),
             ("JWT_SECRET_ID", "permissions-service/jwt-secret"),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &stub.url),
+            // Keeps init's DynamoDB warm-up on loopback, away from AWS.
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
         ],
@@ -174,6 +238,7 @@ fn a_deployed_function_whose_key_cannot_be_read_fails_at_init() {
             ("AUDIT_TABLE", "audit"),
             ("JWT_SECRET_ID", "permissions-service/jwt-secret"),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9"),
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
         ],
@@ -196,4 +261,162 @@ fn a_malformed_dynamodb_endpoint_is_refused_at_init() {
     );
     assert!(!output.status.success());
     assert!(stderr(&output).contains("DYNAMODB_ENDPOINT: must be an http:// or https:// URL"), "{}", stderr(&output));
+}
+
+/// The Lambda Runtime API as far as init goes: notes when the binary first polls for an
+/// invocation (its init is over) and holds that poll open.
+struct RuntimeApiStub {
+    address: String,
+    first_poll: Arc<Mutex<Option<Instant>>>,
+}
+
+impl RuntimeApiStub {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let first_poll = Arc::new(Mutex::new(None));
+        let poll = first_poll.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let poll = poll.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream);
+                    while let Some(request) = read_request(&mut reader) {
+                        if request.line.contains("/runtime/invocation/next") {
+                            poll.lock().unwrap().get_or_insert_with(Instant::now);
+                        }
+                        // No answer: the binary waits on this poll until it is stopped.
+                    }
+                });
+            }
+        });
+        Self { address, first_poll }
+    }
+}
+
+/// How a binary's init went: when it started, when it first polled (if it did within the
+/// deadline), and what it printed.
+struct Init {
+    started: Instant,
+    first_poll: Option<Instant>,
+    output: String,
+}
+
+impl Init {
+    fn duration(&self) -> Option<Duration> {
+        self.first_poll.map(|poll| poll - self.started)
+    }
+}
+
+/// Runs `binary` until it polls the Runtime API for its first invocation, or exits, or 20 s
+/// pass; then stops it.
+fn run_init(binary: &str, env: &[(&str, &str)]) -> Init {
+    let runtime = RuntimeApiStub::start();
+    let mut command = Command::new(binary);
+    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command.env("AWS_LAMBDA_RUNTIME_API", &runtime.address).env("AWS_REGION", "us-east-1");
+    for (name, value) in [
+        ("AWS_LAMBDA_FUNCTION_NAME", "startup-test"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/startup-test"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "startup-test"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ] {
+        command.env(name, value);
+    }
+    command.envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command.spawn().expect("the binary runs");
+    let deadline = started + Duration::from_secs(20);
+    while runtime.first_poll.lock().unwrap().is_none()
+        && Instant::now() < deadline
+        && child.try_wait().unwrap().is_none()
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let first_poll = *runtime.first_poll.lock().unwrap();
+    Init { started, first_poll, output: stderr(&output) }
+}
+
+fn org_env(dynamodb: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("USERS_TABLE", "users".into()),
+        ("TOKENS_TABLE", "tokens".into()),
+        ("PERMISSIONS_TABLE", "permissions".into()),
+        ("AUDIT_TABLE", "audit".into()),
+        ("DYNAMODB_ENDPOINT", dynamodb.into()),
+    ]
+}
+
+fn admin_env(dynamodb: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("USERS_TABLE", "users".into()),
+        ("AUDIT_TABLE", "audit".into()),
+        ("JWT_SECRET", "0123456789abcdef0123456789abcdef".into()),
+        ("DYNAMODB_ENDPOINT", dynamodb.into()),
+    ]
+}
+
+fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(name, value)| (*name, value.as_str())).collect()
+}
+
+#[test]
+fn each_function_opens_its_dynamodb_connection_at_init() {
+    for (binary, env, table, key) in [
+        (
+            env!("CARGO_BIN_EXE_org-user-permissions"),
+            org_env as fn(&str) -> Vec<(&'static str, String)>,
+            "tokens",
+            "token_hash",
+        ),
+        (env!("CARGO_BIN_EXE_user-add-permissions"), admin_env, "users", "user_id"),
+    ] {
+        let dynamodb = DynamoDbStub::start();
+        let init = run_init(binary, &borrowed(&env(&dynamodb.url)));
+        let first_poll = init.first_poll.unwrap_or_else(|| panic!("{binary} did not finish init: {}", init.output));
+        let calls = dynamodb.calls();
+        // One read its IAM policy allows, of a key no item has, before the first invocation.
+        assert_eq!(calls.len(), 1, "{binary}: {calls:?}");
+        let (operation, body, at) = &calls[0];
+        assert_eq!(operation, "DynamoDB_20120810.GetItem", "{binary}");
+        assert_eq!(body["TableName"], table, "{binary}");
+        assert_eq!(body["Key"], serde_json::json!({ key: { "S": WARM_UP_KEY } }), "{binary}");
+        assert!(*at < first_poll, "{binary}: the warm-up call came after init");
+    }
+}
+
+#[test]
+fn a_function_starts_when_dynamodb_refuses_connections() {
+    // Nothing listens on the discard port.
+    for (binary, env) in [
+        (env!("CARGO_BIN_EXE_org-user-permissions"), org_env("http://127.0.0.1:9")),
+        (env!("CARGO_BIN_EXE_user-add-permissions"), admin_env("http://127.0.0.1:9")),
+    ] {
+        let init = run_init(binary, &borrowed(&env));
+        assert!(init.first_poll.is_some(), "{binary} did not finish init: {}", init.output);
+        assert!(init.output.contains("DynamoDB connection not opened at init"), "{binary}: {}", init.output);
+    }
+}
+
+#[test]
+fn a_function_whose_dynamodb_never_answers_starts_within_the_warm_up_bound() {
+    // Accepts connections (the kernel does, into the backlog) and never answers a request: left
+    // to its own timeouts and retries, the SDK would wait for its 5 s operation timeout.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    for (binary, env) in [
+        (env!("CARGO_BIN_EXE_org-user-permissions"), org_env(&url)),
+        (env!("CARGO_BIN_EXE_user-add-permissions"), admin_env(&url)),
+    ] {
+        let init = run_init(binary, &borrowed(&env));
+        let took = init.duration().unwrap_or_else(|| panic!("{binary} did not finish init: {}", init.output));
+        assert!(took >= WARM_UP_TIMEOUT, "{binary}: init took {took:?}, before the warm-up could time out");
+        assert!(took < WARM_UP_TIMEOUT + Duration::from_millis(1500), "{binary}: init took {took:?}");
+    }
+    drop(silent);
 }
