@@ -45,6 +45,7 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -200,11 +201,14 @@ fn s(value: &str) -> AttributeValue {
 }
 
 /// The grant transaction, written out with the SDK: the baseline the handler is measured against.
+/// As the grant does, the first attempt requires something new and room for all of it; when that
+/// fails because everything is held, the no-op is sent again requiring all of it held.
 async fn direct_transaction(
     client: &Client,
     tables: &OrgTables,
     checks: Vec<ConditionCheck>,
-    update: Update,
+    update: UpdateBuilder,
+    scope_condition: &str,
     permissions: &[&str],
 ) {
     let audit = Put::builder()
@@ -215,23 +219,35 @@ async fn direct_transaction(
         .condition_expression("attribute_not_exists(event_id)")
         .build()
         .unwrap();
-    let mut transaction = client.transact_write_items();
-    for check in checks {
-        transaction = transaction.transact_items(TransactWriteItem::builder().condition_check(check).build());
+    let send = |update: Update| {
+        let mut transaction = client.transact_write_items();
+        for check in &checks {
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().condition_check(check.clone()).build());
+        }
+        transaction
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(audit.clone()).build())
+            .send()
+    };
+    let (first_condition, first) = new_and_room(permissions, update.clone());
+    let first = first.condition_expression(format!("{scope_condition} AND {first_condition}")).build().unwrap();
+    if send(first).await.is_ok() {
+        return;
     }
-    transaction
-        .transact_items(TransactWriteItem::builder().update(update).build())
-        .transact_items(TransactWriteItem::builder().put(audit).build())
-        .send()
-        .await
-        .unwrap();
+    let mut all_held = update;
+    let mut held = Vec::new();
+    for (index, permission) in permissions.iter().enumerate() {
+        held.push(format!("contains(#p, :h{index})"));
+        all_held = all_held.expression_attribute_values(format!(":h{index}"), s(permission));
+    }
+    let all_held =
+        all_held.condition_expression(format!("{scope_condition} AND {}", held.join(" AND "))).build().unwrap();
+    send(all_held).await.unwrap();
 }
 
 /// The condition the first attempt of a grant puts on its target: something new, and room for all.
-fn new_and_room(
-    permissions: &[&str],
-    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
-) -> (String, aws_sdk_dynamodb::types::builders::UpdateBuilder) {
+fn new_and_room(permissions: &[&str], update: UpdateBuilder) -> (String, UpdateBuilder) {
     let mut update = update
         .expression_attribute_values(":set_type", s("SS"))
         .expression_attribute_values(":room", AttributeValue::N((1000 - permissions.len()).to_string()));
@@ -306,12 +322,8 @@ async fn direct_org(client: &Client, tables: &OrgTables, hash: &str, target: &st
         )
         .expression_attribute_values(":org", s(demo::ORG))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-    let (target_condition, update) = new_and_room(&permissions, update);
-    let update = update
-        .condition_expression(format!("attribute_exists(user_id) AND org_uuid = :org AND {target_condition}"))
-        .build()
-        .unwrap();
-    direct_transaction(client, tables, vec![key_check, caller_check], update, &permissions).await;
+    let scope = "attribute_exists(user_id) AND org_uuid = :org";
+    direct_transaction(client, tables, vec![key_check, caller_check], update, scope, &permissions).await;
 }
 
 async fn direct_admin(client: &Client, tables: &OrgTables, target: &str) {
@@ -335,10 +347,7 @@ async fn direct_admin(client: &Client, tables: &OrgTables, target: &str) {
             AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
         )
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-    let (target_condition, update) = new_and_room(&permissions, update);
-    let update =
-        update.condition_expression(format!("attribute_exists(user_id) AND {target_condition}")).build().unwrap();
-    direct_transaction(client, tables, vec![check], update, &permissions).await;
+    direct_transaction(client, tables, vec![check], update, "attribute_exists(user_id)", &permissions).await;
 }
 
 struct WarmResult {
