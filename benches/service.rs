@@ -26,8 +26,7 @@
 //!
 //! Prints a Markdown report; docs/performance.md keeps the latest one.
 
-#[path = "../tests/endpoints/support.rs"]
-#[allow(unused_imports)]
+#[path = "../tests/support/mod.rs"]
 mod support;
 
 mod aws_stubs;
@@ -54,7 +53,7 @@ use hyper::body::Bytes;
 use lambda_http::Request;
 use permissions_service::auth::api_token::token_hash;
 use permissions_service::local::demo;
-use permissions_service::org_user_permissions::OrgTables;
+use permissions_service::org::OrgTables;
 use serde_json::json;
 use support::{Event, TestEnv};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -384,8 +383,9 @@ async fn warm_latency(org_endpoint: bool, grant: Grant) -> WarmResult {
             admin_event(&target('b', round)).http_api()
         }
     };
+    let (org, admin) = (env.frame::<support::OrgAdd>(), env.frame::<support::AdminAdd>());
     let call = |request: Request| async {
-        let response = if org_endpoint { env.org.handle(request).await } else { env.admin.handle(request).await };
+        let response = if org_endpoint { org.handle(request).await } else { admin.handle(request).await };
         assert_eq!(response.status(), 200, "{:?}", response.body());
     };
 

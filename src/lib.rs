@@ -1,30 +1,24 @@
-//! A permissions service: two AWS Lambda endpoints that add permissions to a user in DynamoDB.
+//! A permissions service: AWS Lambda endpoints that change and read users' permissions in
+//! DynamoDB, each its own binary.
 //!
-//! - [`org_user_permissions`]: `PATCH /organizations/users/permissions/{user_uuid}/`, token auth,
-//!   scoped to the caller's organization, Django REST Framework error shapes.
-//! - [`user_add_permissions`]: `PUT /user/add-permissions`, admin JWT, `{"error": {...}}` shapes.
+//! - [`org`]: the org API (`Token` keys, org scope, Django REST Framework error shapes).
+//! - [`admin`]: the admin API (HS256 JWT, `{"error": {...}}` shapes).
 //!
-//! Shared pieces: [`routing`] (API Gateway's view of paths and methods), [`body`] (size limit,
-//! content type, JSON), [`auth`] (credentials in the `Authorization` header, token hashing, JWT),
-//! [`store`] (DynamoDB), [`request_log`] (the log line per request and the audit line per
-//! grant), [`metrics`] (CloudWatch EMF), [`xray`] (a subsegment per DynamoDB call),
-//! [`endpoint`] (the frame both endpoints answer in), [`lambda_entry`] (the Lambda binaries' entry
-//! path: raw API Gateway event in, reply out, with no step that can panic).
+//! Each API is a folder whose files are its operations; what they share lives once:
+//! [`frame`] (the route table and the frame every endpoint answers in), [`domain`] (parsed
+//! values that carry their invariants), [`auth`] (credentials, token hashing, JWT), [`store`]
+//! (DynamoDB: records, reads, the change transaction), [`telemetry`] (logs, EMF metrics, X-Ray),
+//! [`lambda_entry`] (raw API Gateway event in, reply out, with no step that can panic).
 
+pub mod admin;
 pub mod auth;
 pub mod backoff;
-pub mod body;
 pub mod config;
-pub mod deadline;
-pub mod endpoint;
+pub mod domain;
+pub mod frame;
 pub mod lambda_entry;
 #[cfg(feature = "local")]
 pub mod local;
-pub mod metrics;
-pub mod org_user_permissions;
-pub mod request_log;
-pub mod response;
-pub mod routing;
+pub mod org;
 pub mod store;
-pub mod user_add_permissions;
-pub mod xray;
+pub mod telemetry;

@@ -1,21 +1,21 @@
-//! Both endpoints on `http://127.0.0.1:$PORT` (default 3000), routed as API Gateway routes them,
+//! Every endpoint on `http://127.0.0.1:$PORT` (default 3000), routed as API Gateway routes them,
 //! through the same handlers the Lambda binaries run. Configured like the functions, plus `PORT`.
 
 use std::sync::Arc;
 
 use lambda_http::Error;
+use permissions_service::admin::{AdminApi, AdminTables};
 use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::config::{ConfigError, optional, process_env};
 use permissions_service::local::api::LocalApi;
-use permissions_service::metrics::Metrics;
-use permissions_service::org_user_permissions::{OrgTables, OrgUserPermissions};
-use permissions_service::user_add_permissions::{AdminTables, UserAddPermissions};
-use permissions_service::{request_log, store};
+use permissions_service::org::{OrgApi, OrgTables};
+use permissions_service::telemetry::metrics::Metrics;
+use permissions_service::{store, telemetry};
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    request_log::init();
+    telemetry::init();
     let port: u16 = match optional(&process_env, "PORT") {
         None => 3000,
         Some(port) => {
@@ -29,10 +29,7 @@ async fn main() -> Result<(), Error> {
     let jwt = JwtVerifier::from_env(&process_env, || aws_sdk_secretsmanager::Client::new(&sdk)).await?;
     let client = store::dynamodb_client(&sdk, endpoint);
     let metrics = Metrics::emf_from_env(&process_env);
-    let api = LocalApi {
-        org: OrgUserPermissions::new(client.clone(), org_tables).with_metrics(metrics.clone()),
-        admin: UserAddPermissions::new(client, admin_tables, jwt).with_metrics(metrics),
-    };
+    let api = LocalApi::new(OrgApi::new(&client, org_tables), AdminApi::new(&client, admin_tables, jwt), metrics);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!("local-api listening on http://127.0.0.1:{port}");
     Arc::new(api)

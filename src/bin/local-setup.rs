@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use lambda_http::Error;
 use permissions_service::config::{ConfigError, optional, process_env, required};
 use permissions_service::local::{demo, template};
-use permissions_service::org_user_permissions::OrgTables;
+use permissions_service::org::OrgTables;
 use permissions_service::store;
 
 #[tokio::main(flavor = "current_thread")]

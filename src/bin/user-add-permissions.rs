@@ -1,11 +1,11 @@
 //! Lambda entry point for `PUT /user/add-permissions`.
 
 use lambda_http::Error;
-use permissions_service::user_add_permissions::UserAddPermissions;
-use permissions_service::{lambda_entry, request_log};
+use permissions_service::admin::{Add, AdminApi};
+use permissions_service::{lambda_entry, telemetry};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    request_log::init();
-    lambda_entry::run(&UserAddPermissions::from_env().await?).await
+    telemetry::init();
+    lambda_entry::run(Add::from(AdminApi::from_env().await?)).await
 }

@@ -8,43 +8,34 @@
 //! from the first byte: lambda_runtime hands over plain JSON, and [`event`] builds the request
 //! with no step that can panic, repairing what the `http` crate refuses.
 //!
-//! A new endpoint implements [`HttpEndpoint`]; its binary is `lambda_entry::run(&endpoint)`.
+//! A binary is `lambda_entry::run(Endpoint::from(Api::from_env().await?))`: this wraps the
+//! endpoint in its [`Frame`], with EMF metrics.
 
 mod event;
 mod reply;
 mod uri;
 
 use std::fmt;
-use std::future::Future;
 use std::time::{Duration, Instant};
 
+use lambda_http::Context;
 use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent, service_fn};
-use lambda_http::{Body, Context, Request, Response};
 use serde_json::{Value, json};
 
 pub use self::event::{EventError, PayloadFormat};
-use crate::metrics::Metrics;
-use crate::request_log::{self, Completed};
-use crate::response::json_response;
-use crate::xray::TraceHeader;
+use crate::config::process_env;
+use crate::frame::response::json_response;
+use crate::frame::{Endpoint, Frame};
+use crate::telemetry::log::{self, Completed};
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::xray::TraceHeader;
 
-/// An endpoint as its Lambda binary runs it.
-pub trait HttpEndpoint {
-    /// The binary's name, for the log line and metrics of an event refused before [`handle`].
-    ///
-    /// [`handle`]: HttpEndpoint::handle
-    const NAME: &'static str;
-
-    /// Answers every request; never fails and never panics.
-    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>>;
-
-    fn metrics(&self) -> &Metrics;
-}
-
-/// Serves invocations until the Runtime API goes away.
-pub async fn run(endpoint: &impl HttpEndpoint) -> Result<(), lambda_http::Error> {
+/// Serves `endpoint`'s invocations, with EMF metrics, until the Runtime API goes away.
+pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), lambda_http::Error> {
+    let frame = Frame::new(endpoint).with_metrics(Metrics::emf_from_env(&process_env));
+    let frame = &frame;
     let service =
-        service_fn(|invocation: LambdaEvent<Value>| answer_event(endpoint, invocation.payload, invocation.context));
+        service_fn(move |invocation: LambdaEvent<Value>| answer_event(frame, invocation.payload, invocation.context));
     lambda_runtime::run(service).await
 }
 
@@ -54,8 +45,8 @@ pub async fn run(endpoint: &impl HttpEndpoint) -> Result<(), lambda_http::Error>
 /// for an event no client could have sent, 400 `{"message": "Bad Request"}` (API Gateway's own
 /// words for a request it cannot read). Any other event is an invocation error: no HTTP client
 /// waits for it, and an error is what a misrouted trigger or a console test should show.
-pub async fn answer_event<E: HttpEndpoint>(
-    endpoint: &E,
+pub async fn answer_event<E: Endpoint>(
+    frame: &Frame<E>,
     event: Value,
     context: Context,
 ) -> Result<Value, NotApiGateway> {
@@ -65,28 +56,30 @@ pub async fn answer_event<E: HttpEndpoint>(
     match event::to_request(event, context) {
         // Boxed: the handler's future nested in lambda_runtime's layers (or a caller's own) makes
         // a type deeper than rustc's default limit; one allocation per event is nothing.
-        Ok((format, request)) => Ok(reply::to_gateway(format, Box::pin(endpoint.handle(request)).await)),
+        Ok((format, request)) => Ok(reply::to_gateway(format, Box::pin(frame.handle(request)).await)),
         Err(EventError::Unreadable { format, part }) => {
             let trace_id = trace_header.as_deref().and_then(TraceHeader::parse).map(|trace| trace.root);
-            tracing::warn!(request_id, endpoint = E::NAME, part, "an API Gateway event no client could have sent");
+            let endpoint = E::ROUTE.binary;
+            tracing::warn!(request_id, endpoint, part, "an API Gateway event no client could have sent");
             let completed = Completed {
-                endpoint: E::NAME,
+                endpoint,
+                activity: E::ACTIVITY,
                 request_id: &request_id,
                 trace_id: trace_id.as_deref(),
                 status: 400,
                 outcome: "unreadable_event",
                 latency: started.elapsed(),
                 dynamodb: Duration::ZERO,
-                grant: None,
+                change: None,
             };
-            request_log::completed(&completed);
-            endpoint.metrics().record(&completed);
+            log::completed(&completed);
+            frame.metrics().record(&completed);
             Ok(reply::to_gateway(format, json_response(400, &json!({"message": "Bad Request"}))))
         }
         Err(EventError::NotApiGateway) => {
             tracing::warn!(
                 request_id,
-                endpoint = E::NAME,
+                endpoint = E::ROUTE.binary,
                 "not an API Gateway event: answered with an invocation error"
             );
             Err(NotApiGateway)

@@ -73,7 +73,7 @@ mod tests {
     use lambda_http::http::HeaderValue;
 
     use super::*;
-    use crate::response::json_response;
+    use crate::frame::response::json_response;
 
     #[test]
     fn each_format_gets_its_own_shape() {

@@ -1,7 +1,7 @@
-//! A local HTTP server in front of the two handlers, routing as the API Gateway HTTP API of
-//! `template.yaml` does: the two routes (the PATCH one with and without its trailing slash, its
-//! `{user_uuid}` path parameter filled in), `{"message":"Not Found"}` for anything else, and a
-//! fresh request id per request. The handlers are the very ones the Lambda binaries run.
+//! A local HTTP server in front of every endpoint, routing as the API Gateway HTTP API of
+//! `template.yaml` does: the route table's routes (each with and without its trailing slash, its
+//! path parameter filled in), `{"message":"Not Found"}` for anything else, and a fresh request id
+//! per request. The handlers are the very ones the Lambda binaries run.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -12,38 +12,38 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use lambda_http::http::{HeaderValue, Method};
+use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use tokio::net::TcpListener;
 
-use crate::body::MAX_BODY_BYTES;
-use crate::org_user_permissions::OrgUserPermissions;
-use crate::routing;
-use crate::user_add_permissions::UserAddPermissions;
+use crate::admin::AdminApi;
+use crate::frame::body::MAX_BODY_BYTES;
+use crate::frame::routes::{self, Matched, Route};
+use crate::frame::{Frame, Routed};
+use crate::org::OrgApi;
+use crate::telemetry::metrics::Metrics;
+use crate::{admin, org};
 
 pub struct LocalApi {
-    pub org: OrgUserPermissions,
-    pub admin: UserAddPermissions,
-}
-
-enum Route {
-    OrgUserPermissions { user_uuid: String },
-    UserAddPermissions,
-}
-
-/// API Gateway's route match: exact paths, one optional trailing slash.
-fn route(method: &Method, path: &str) -> Option<Route> {
-    let path = path.strip_suffix('/').unwrap_or(path);
-    match (method, path.strip_prefix("/organizations/users/permissions/")) {
-        (&Method::PATCH, Some(user_uuid)) if !user_uuid.is_empty() && !user_uuid.contains('/') => {
-            return Some(Route::OrgUserPermissions { user_uuid: user_uuid.to_owned() });
-        }
-        _ => {}
-    }
-    (method == Method::PUT && path == "/user/add-permissions").then_some(Route::UserAddPermissions)
+    endpoints: Vec<Box<dyn Routed>>,
 }
 
 impl LocalApi {
+    /// Every endpoint of the route table, over the two APIs' state.
+    pub fn new(org: OrgApi, admin: AdminApi, metrics: Metrics) -> Self {
+        let (org, admin) = (Arc::new(org), Arc::new(admin));
+        let endpoints: Vec<Box<dyn Routed>> = vec![
+            Box::new(Frame::new(org::Add(org)).with_metrics(metrics.clone())),
+            Box::new(Frame::new(admin::Add(admin)).with_metrics(metrics)),
+        ];
+        Self { endpoints }
+    }
+
+    /// The routes it serves, in the route table's order.
+    pub fn routes(&self) -> Vec<&'static Route> {
+        self.endpoints.iter().map(|endpoint| endpoint.route()).collect()
+    }
+
     /// Serves until `shutdown` completes; connections are handled concurrently.
     pub async fn serve(
         self: Arc<Self>,
@@ -70,14 +70,16 @@ impl LocalApi {
 
     async fn answer(&self, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
         let request_id = uuid::Uuid::now_v7().to_string();
-        let response = match route(request.method(), request.uri().path()) {
-            None => routing::not_found(),
-            Some(route) => {
-                let request = to_lambda_request(request, &request_id, &route).await;
-                match route {
-                    Route::OrgUserPermissions { .. } => self.org.handle(request).await,
-                    Route::UserAddPermissions => self.admin.handle(request).await,
-                }
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let routed = self.endpoints.iter().find_map(|endpoint| {
+            let matched = endpoint.route().matches_path(&method, &path)?;
+            Some((endpoint, matched))
+        });
+        let response = match routed {
+            None => routes::not_found(),
+            Some((endpoint, matched)) => {
+                let request = to_lambda_request(request, &request_id, endpoint.route(), matched).await;
+                endpoint.answer(request).await
             }
         };
         to_hyper_response(response, &request_id)
@@ -86,7 +88,12 @@ impl LocalApi {
 
 /// Reads the body up to one byte past the limit: enough for the handler to refuse an oversized
 /// body with its own 413, without buffering whatever a client cares to send.
-async fn to_lambda_request(request: hyper::Request<Incoming>, request_id: &str, route: &Route) -> Request {
+async fn to_lambda_request(
+    request: hyper::Request<Incoming>,
+    request_id: &str,
+    route: &Route,
+    matched: Matched,
+) -> Request {
     let (parts, mut incoming) = request.into_parts();
     let mut bytes = Vec::new();
     while bytes.len() <= MAX_BODY_BYTES {
@@ -112,9 +119,8 @@ async fn to_lambda_request(request: hyper::Request<Incoming>, request_id: &str, 
             .map_or_else(|| format!("Root=1-{:08x}-{:024x}", unix_seconds(), fastrand::u128(..) >> 32), str::to_owned),
     );
     let mut request = Request::from_parts(parts, body).with_raw_http_path(path).with_lambda_context(context);
-    if let Route::OrgUserPermissions { user_uuid } = route {
-        request = request
-            .with_path_parameters(std::collections::HashMap::from([("user_uuid".to_owned(), user_uuid.clone())]));
+    if let (Some(name), Some(value)) = (route.parameter_name(), matched.parameter) {
+        request = request.with_path_parameters(std::collections::HashMap::from([(name.to_owned(), value)]));
     }
     request
 }
@@ -135,29 +141,4 @@ fn to_hyper_response(response: Response<Body>, request_id: &str) -> hyper::Respo
         _ => Bytes::new(),
     };
     hyper::Response::from_parts(parts, Full::new(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn routed(method: Method, path: &str) -> Option<String> {
-        route(&method, path).map(|route| match route {
-            Route::OrgUserPermissions { user_uuid } => format!("org:{user_uuid}"),
-            Route::UserAddPermissions => "admin".to_owned(),
-        })
-    }
-
-    #[test]
-    fn routes_like_the_http_api() {
-        assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/abc/").as_deref(), Some("org:abc"));
-        assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/abc").as_deref(), Some("org:abc"));
-        assert_eq!(routed(Method::PUT, "/user/add-permissions").as_deref(), Some("admin"));
-        assert_eq!(routed(Method::PUT, "/user/add-permissions/").as_deref(), Some("admin"));
-        assert_eq!(routed(Method::GET, "/organizations/users/permissions/abc/"), None);
-        assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/"), None);
-        assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/a/b"), None);
-        assert_eq!(routed(Method::PUT, "/x/user/add-permissions"), None);
-        assert_eq!(routed(Method::POST, "/user/add-permissions"), None);
-    }
 }

@@ -9,7 +9,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::json;
 
 use crate::auth::api_token::token_hash;
-use crate::org_user_permissions::OrgTables;
+use crate::org::OrgTables;
+use crate::store::catalog::CatalogEntry;
+use crate::store::tokens::{Expiry, TokenRecord};
+use crate::store::users::UserRecord;
 
 /// LOCAL-ONLY DEMO SECRET: the HS256 key local runs give `user-add-permissions`.
 pub const JWT_SECRET: &str = "local-only-demo-jwt-secret-never-deploy-this";
@@ -53,48 +56,33 @@ pub fn jwt_for(sub: &str) -> String {
         .expect("HS256 signing with an in-memory key cannot fail")
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn ss(values: &[&str]) -> AttributeValue {
-    AttributeValue::Ss(values.iter().map(|value| (*value).to_owned()).collect())
+/// A demo user as stored.
+pub fn user(id: &str, org: Option<&str>, role: Option<&str>, permissions: &[&str]) -> UserRecord {
+    UserRecord {
+        user_id: id.to_owned(),
+        org_uuid: org.map(str::to_owned),
+        role: role.map(str::to_owned),
+        permissions: permissions.iter().map(|permission| (*permission).to_owned()).collect(),
+    }
 }
 
 /// Writes the demo data (idempotent: running it again restores the demo state of these items).
 pub async fn seed(client: &Client, tables: &OrgTables) -> Result<(), String> {
     let mut items: Vec<(&str, HashMap<String, AttributeValue>)> = Vec::new();
     for (uuid, codename) in CATALOG {
-        items.push((
-            &tables.permissions,
-            HashMap::from([("permission_uuid".into(), s(uuid)), ("codename".into(), s(codename))]),
-        ));
+        let entry = CatalogEntry { permission_uuid: uuid.to_owned(), codename: codename.to_owned() };
+        items.push((&tables.permissions, entry.to_item()));
     }
-    let user = |id: &str, org: Option<&str>, role: Option<&str>, permissions: &[&str]| {
-        let mut item = HashMap::from([("user_id".to_owned(), s(id))]);
-        if let Some(org) = org {
-            item.insert("org_uuid".into(), s(org));
-        }
-        if let Some(role) = role {
-            item.insert("role".into(), s(role));
-        }
-        if !permissions.is_empty() {
-            item.insert("permissions".into(), ss(permissions));
-        }
-        item
-    };
-    items.push((&tables.users, user(EDITOR, Some(ORG), None, &[EDIT_ORG_USERS])));
-    items.push((&tables.users, user(MEMBER, Some(ORG), None, &[CATALOG[3].0])));
-    items.push((&tables.users, user(TARGET, Some(ORG), None, &[])));
-    items.push((&tables.users, user(OUTSIDER, Some(OTHER_ORG), None, &[])));
-    items.push((&tables.users, user(ADMIN, None, Some("admin"), &[])));
-    items.push((&tables.users, user(NON_ADMIN, None, Some("user"), &["compass.dashboard.overview"])));
-    items.push((&tables.users, user(ADMIN_TARGET, None, Some("user"), &["compass.users.*"])));
+    items.push((&tables.users, user(EDITOR, Some(ORG), None, &[EDIT_ORG_USERS]).to_item()));
+    items.push((&tables.users, user(MEMBER, Some(ORG), None, &[CATALOG[3].0]).to_item()));
+    items.push((&tables.users, user(TARGET, Some(ORG), None, &[]).to_item()));
+    items.push((&tables.users, user(OUTSIDER, Some(OTHER_ORG), None, &[]).to_item()));
+    items.push((&tables.users, user(ADMIN, None, Some("admin"), &[]).to_item()));
+    items.push((&tables.users, user(NON_ADMIN, None, Some("user"), &["compass.dashboard.overview"]).to_item()));
+    items.push((&tables.users, user(ADMIN_TARGET, None, Some("user"), &["compass.users.*"]).to_item()));
     for (key, user_id) in [(EDITOR_TOKEN, EDITOR), (MEMBER_TOKEN, MEMBER)] {
-        items.push((
-            &tables.tokens,
-            HashMap::from([("token_hash".into(), s(&token_hash(key))), ("user_id".into(), s(user_id))]),
-        ));
+        let token = TokenRecord { user_id: user_id.to_owned(), expiry: Expiry::Never };
+        items.push((&tables.tokens, token.to_item(&token_hash(key))));
     }
     for (table, item) in items {
         client

@@ -17,10 +17,26 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::users::{USER_ID, UserRecord};
-use super::{StoreError, TableKeys, batch_get, read_string};
+use super::{StoreError, TableKeys, batch_get, read_string, string_attribute};
 
 pub const PERMISSION_UUID: &str = "permission_uuid";
 pub const CODENAME: &str = "codename";
+
+/// One entry of the catalog, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub permission_uuid: String,
+    pub codename: String,
+}
+
+impl CatalogEntry {
+    pub fn to_item(&self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PERMISSION_UUID.to_owned(), string_attribute(&self.permission_uuid)),
+            (CODENAME.to_owned(), string_attribute(&self.codename)),
+        ])
+    }
+}
 
 /// BatchGetItem's limit on keys per call.
 const BATCH_SIZE: usize = 100;

@@ -1,18 +1,20 @@
-//! DynamoDB access: one small store per table concern, sharing one SDK client.
+//! DynamoDB access: one small store per table concern, sharing one SDK client, and the records
+//! each table holds. Nothing outside this module spells an attribute name: the demo data, the
+//! tests and the benchmark write through the same records the endpoints read.
 //!
-//! Every read that authorizes is strongly consistent; the grant is one transaction
-//! (see [`grants`]).
+//! Every read that authorizes is strongly consistent; a change to a user's permissions is one
+//! transaction (see [`change`]). Every call is timed and traced by [`timing`].
 
+pub mod audit;
 pub mod catalog;
-pub mod grants;
+pub mod change;
+pub mod timing;
 pub mod tokens;
 pub mod users;
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -22,7 +24,6 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::config::{ConfigError, optional};
-use crate::xray::{self, DynamoDbCall, TraceHeader};
 
 /// Deadlines for every DynamoDB call. The whole request has its own budget too (`deadline`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -37,48 +38,6 @@ pub fn retry_config() -> RetryConfig {
         .with_max_attempts(3)
         .with_initial_backoff(Duration::from_millis(50))
         .with_max_backoff(Duration::from_secs(1))
-}
-
-/// What the current request's DynamoDB calls report to: its running DynamoDB time (for its
-/// metrics and log line) and its X-Ray trace (for a subsegment per call).
-struct RequestScope {
-    dynamodb_time: Cell<Duration>,
-    trace: Option<TraceHeader>,
-}
-
-tokio::task_local! {
-    static REQUEST: RequestScope;
-}
-
-/// Runs `request_work` under `trace`, answering also how long it waited on DynamoDB calls.
-pub async fn timing_dynamodb<T>(trace: Option<TraceHeader>, request_work: impl Future<Output = T>) -> (T, Duration) {
-    let scope = RequestScope { dynamodb_time: Cell::new(Duration::ZERO), trace };
-    REQUEST
-        .scope(scope, async {
-            let output = request_work.await;
-            (output, REQUEST.with(|scope| scope.dynamodb_time.get()))
-        })
-        .await
-}
-
-/// Wraps one DynamoDB call on `table`: adds its time to the request's and, on a sampled trace,
-/// sends X-Ray its subsegment.
-pub(crate) async fn measured<T, E>(
-    operation: &'static str,
-    table: &str,
-    call: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    let (started, clock) = (SystemTime::now(), Instant::now());
-    let output = call.await;
-    let took = clock.elapsed();
-    let _ = REQUEST.try_with(|scope| {
-        scope.dynamodb_time.set(scope.dynamodb_time.get() + took);
-        if let Some(trace) = &scope.trace {
-            let ended = started + took;
-            xray::record(trace, &DynamoDbCall { operation, table, started, ended, failed: output.is_err() });
-        }
-    });
-    output
 }
 
 /// Builds the one client a function uses for its lifetime. `DYNAMODB_ENDPOINT`, when set, points
@@ -233,7 +192,7 @@ pub(crate) async fn get_item(
     label: &'static str,
 ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
     let request = client.get_item().table_name(table).key(key_name, string_attribute(key)).consistent_read(true);
-    let output = measured("GetItem", table, request.send()).await.map_err(|error| StoreError::sdk(label, &error))?;
+    let output = request.send().await.map_err(|error| StoreError::sdk(label, &error))?;
     Ok(output.item)
 }
 
@@ -263,14 +222,12 @@ pub(crate) async fn batch_get(
         request_items.insert(read.table.to_owned(), keys_and_attributes);
     }
     let mut found: HashMap<String, Vec<_>> = HashMap::new();
-    // Named after the first table, as X-Ray shows one table per call.
-    let table = reads.first().map(|read| read.table).unwrap_or_default();
     for round in 0..UNPROCESSED_ROUNDS {
         if request_items.is_empty() {
             return Ok(found);
         }
         let call = client.batch_get_item().set_request_items(Some(std::mem::take(&mut request_items))).send();
-        let output = measured("BatchGetItem", table, call).await.map_err(|error| StoreError::sdk(label, &error))?;
+        let output = call.await.map_err(|error| StoreError::sdk(label, &error))?;
         for (table, items) in output.responses.unwrap_or_default() {
             found.entry(table).or_default().extend(items);
         }

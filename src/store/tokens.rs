@@ -1,11 +1,12 @@
 //! The tokens table of the org endpoint: API keys stored only as their SHA-256.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, read_string};
+use super::{StoreError, read_string, string_attribute};
 
 pub const TOKEN_HASH: &str = "token_hash";
 pub const USER_ID: &str = "user_id";
@@ -27,6 +28,24 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
+    /// The item as stored under `token_hash` (the key's SHA-256, never the key).
+    pub fn to_item(&self, token_hash: &str) -> HashMap<String, AttributeValue> {
+        let mut item = HashMap::from([
+            (TOKEN_HASH.to_owned(), string_attribute(token_hash)),
+            (USER_ID.to_owned(), string_attribute(&self.user_id)),
+        ]);
+        match self.expiry {
+            Expiry::Never => {}
+            Expiry::At(expires_at) => {
+                item.insert(EXPIRES_AT.to_owned(), AttributeValue::N(expires_at.to_string()));
+            }
+            Expiry::Unreadable => {
+                item.insert(EXPIRES_AT.to_owned(), string_attribute("unreadable"));
+            }
+        }
+        item
+    }
+
     pub fn is_live_at(&self, now: SystemTime) -> bool {
         let now = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         match self.expiry {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, read_string};
+use super::{StoreError, read_string, string_attribute};
 
 pub const USER_ID: &str = "user_id";
 pub const PERMISSIONS: &str = "permissions";
@@ -24,7 +24,7 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
-    pub(crate) fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Self> {
+    pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Self> {
         Some(Self {
             user_id: read_string(item, USER_ID)?.to_owned(),
             org_uuid: read_string(item, ORG_UUID).map(str::to_owned),
@@ -34,6 +34,22 @@ impl UserRecord {
                 _ => Vec::new(),
             },
         })
+    }
+
+    /// The item as stored: absent attributes stay absent, and no permissions means no attribute
+    /// (DynamoDB has no empty String Set).
+    pub fn to_item(&self) -> HashMap<String, AttributeValue> {
+        let mut item = HashMap::from([(USER_ID.to_owned(), string_attribute(&self.user_id))]);
+        if let Some(org_uuid) = &self.org_uuid {
+            item.insert(ORG_UUID.to_owned(), string_attribute(org_uuid));
+        }
+        if let Some(role) = &self.role {
+            item.insert(ROLE.to_owned(), string_attribute(role));
+        }
+        if !self.permissions.is_empty() {
+            item.insert(PERMISSIONS.to_owned(), AttributeValue::Ss(self.permissions.clone()));
+        }
+        item
     }
 
     pub fn is_admin(&self) -> bool {

@@ -7,9 +7,10 @@ use jsonwebtoken::crypto::sign;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
-use crate::org_user_permissions as org;
+use crate::support::fixtures::admin::{ADMIN, MEMBER, TARGET, jwt_for};
+use crate::support::fixtures::org;
+use crate::support::{AdminAdd, OrgAdd};
 use crate::support::{CapturedLogs, Event, JWT_SECRET, TestEnv, now};
-use crate::user_add_permissions::{ADMIN, MEMBER, TARGET, jwt_for};
 
 fn claims() -> Value {
     json!({ "sub": ADMIN, "exp": now() + 600 })
@@ -41,10 +42,10 @@ async fn admin_world() -> TestEnv {
 async fn algorithm_confusion_is_refused_whatever_the_header_claims() {
     let env = admin_world().await;
     // The forging helper itself makes valid tokens: with the honest header it is accepted.
-    env.admin_grants(Event::admin().bearer(&hmac_signed_as("HS256", &claims())).json(&body()).http_api()).await;
+    env.changes::<AdminAdd>(Event::admin().bearer(&hmac_signed_as("HS256", &claims())).json(&body()).http_api()).await;
     for alg in ["RS256", "RS512", "ES256", "ES384", "PS256", "EdDSA", "HS384", "HS512", "none", "hs256", ""] {
         let request = Event::admin().bearer(&hmac_signed_as(alg, &claims())).json(&body());
-        let response = env.admin_refuses(request.http_api(), 401).await;
+        let response = env.refuses::<AdminAdd>(request.http_api(), 401).await;
         assert_eq!(response.body["error"]["code"], "UNAUTHORIZED", "{alg}");
     }
 }
@@ -60,9 +61,9 @@ async fn key_pointers_in_the_header_are_ignored() {
         encode(&header, &claims(), &EncodingKey::from_secret(key)).unwrap()
     };
     // Signed with the attacker's key and pointing at it: refused.
-    env.admin_refuses(Event::admin().bearer(&pointing(&[9; 32])).json(&body()).http_api(), 401).await;
+    env.refuses::<AdminAdd>(Event::admin().bearer(&pointing(&[9; 32])).json(&body()).http_api(), 401).await;
     // Signed with ours: the pointers change nothing, the key is always JWT_SECRET.
-    env.admin_grants(Event::admin().bearer(&pointing(JWT_SECRET.as_bytes())).json(&body()).http_api()).await;
+    env.changes::<AdminAdd>(Event::admin().bearer(&pointing(JWT_SECRET.as_bytes())).json(&body()).http_api()).await;
 }
 
 #[tokio::test]
@@ -70,7 +71,7 @@ async fn credentials_in_the_query_string_are_ignored() {
     let env = admin_world().await;
     let jwt = jwt_for(ADMIN);
     let request = Event::admin().query(&format!("access_token={jwt}&token={jwt}")).json(&body());
-    let response = env.admin_refuses(request.http_api(), 401).await;
+    let response = env.refuses::<AdminAdd>(request.http_api(), 401).await;
     assert_eq!(response.body["error"]["message"], "Missing authentication token.");
 }
 
@@ -81,7 +82,7 @@ async fn bearer_spelling_variants() {
     for accepted in
         [format!("bearer {jwt}"), format!("BEARER {jwt}"), format!("Bearer   {jwt}"), format!(" Bearer {jwt} ")]
     {
-        env.admin_grants(Event::admin().header("authorization", &accepted).json(&body()).http_api()).await;
+        env.changes::<AdminAdd>(Event::admin().header("authorization", &accepted).json(&body()).http_api()).await;
     }
     for refused in [
         format!("Bearer\t{jwt}"),
@@ -89,7 +90,7 @@ async fn bearer_spelling_variants() {
         format!("Bearer{jwt}"),
         format!("Bearer {jwt}, Bearer {jwt}"),
     ] {
-        env.admin_refuses(Event::admin().header("authorization", &refused).json(&body()).http_api(), 401).await;
+        env.refuses::<AdminAdd>(Event::admin().header("authorization", &refused).json(&body()).http_api(), 401).await;
     }
 }
 
@@ -111,7 +112,7 @@ async fn token_header_variants() {
         Event::org(org::TARGET).header("authorization", header).json(&json!({ "permission_uuids": [org::P1] }))
     };
     for accepted in [format!("token {}", org::EDITOR_KEY), format!("Token   {}", org::EDITOR_KEY)] {
-        env.org_grants(grant(&accepted).http_api()).await;
+        env.changes::<OrgAdd>(grant(&accepted).http_api()).await;
     }
     let huge = format!("Token {}", "k".repeat(10 * 1024));
     for refused in [
@@ -121,7 +122,7 @@ async fn token_header_variants() {
         huge,
         "Token clé".to_owned(),
     ] {
-        env.org_refuses(grant(&refused).http_api(), 401).await;
+        env.refuses::<OrgAdd>(grant(&refused).http_api(), 401).await;
     }
 }
 
@@ -131,20 +132,20 @@ async fn an_editor_cannot_hand_its_right_to_another_org() {
     let grant_right = |target: &str| {
         Event::org(target).token(org::EDITOR_KEY).json(&json!({ "permission_uuids": [org::EDIT_RIGHT] }))
     };
-    let across = env.org_refuses(grant_right(org::OUTSIDER).http_api(), 404).await;
+    let across = env.refuses::<OrgAdd>(grant_right(org::OUTSIDER).http_api(), 404).await;
     assert_eq!(across.body, json!({ "detail": "Not found." }));
     assert_eq!(env.permissions_of(org::OUTSIDER).await.unwrap(), Vec::<String>::new());
     // Within its own organization it may.
-    env.org_grants(grant_right(org::TARGET).http_api()).await;
+    env.changes::<OrgAdd>(grant_right(org::TARGET).http_api()).await;
 }
 
 #[tokio::test]
 async fn a_non_admin_cannot_smuggle_itself_a_role() {
     let env = admin_world().await;
     let smuggled = json!({ "role": "admin", "payload": { "userId": MEMBER, "role": "admin", "permissions": ["compass.users.*"] } });
-    env.admin_refuses(Event::admin().bearer(&jwt_for(MEMBER)).json(&smuggled).http_api(), 403).await;
+    env.refuses::<AdminAdd>(Event::admin().bearer(&jwt_for(MEMBER)).json(&smuggled).http_api(), 403).await;
     // Extra fields are ignored even from an admin: the role is not this endpoint's to change.
-    env.admin_grants(Event::admin().bearer(&jwt_for(ADMIN)).json(&smuggled).http_api()).await;
+    env.changes::<AdminAdd>(Event::admin().bearer(&jwt_for(ADMIN)).json(&smuggled).http_api()).await;
     assert_eq!(env.user(MEMBER).await.unwrap()["role"].as_s().unwrap(), "user");
 }
 
@@ -162,11 +163,11 @@ async fn no_credential_reaches_the_logs_even_at_debug_level() {
     )
     .unwrap();
     for token in [&genuine, &forged, &expired] {
-        admin_env.call_admin(Event::admin().bearer(token).json(&body()).http_api()).await;
+        admin_env.call::<AdminAdd>(Event::admin().bearer(token).json(&body()).http_api()).await;
     }
     for key in [org::EDITOR_KEY, "an-unknown-key-value"] {
         let request = Event::org(org::TARGET).token(key).json(&json!({ "permission_uuids": [org::P1] }));
-        org_env.call_org(request.http_api()).await;
+        org_env.call::<OrgAdd>(request.http_api()).await;
     }
     let text = logs.text();
     assert!(text.contains("bearer token rejected"), "the debug line should be there: {text}");
@@ -187,6 +188,6 @@ async fn keys_are_stored_and_looked_up_by_hash_only() {
     assert!(!snapshot.iter().any(|line| line.contains(org::EDITOR_KEY)), "no raw key at rest");
     // Someone who reads the tokens table gets hashes, and a hash is not a key.
     let request = Event::org(org::TARGET).token(&stored_hash).json(&json!({ "permission_uuids": [org::P1] }));
-    let response = env.org_refuses(request.http_api(), 401).await;
+    let response = env.refuses::<OrgAdd>(request.http_api(), 401).await;
     assert_eq!(response.body, json!({ "detail": "Invalid token." }));
 }

@@ -13,14 +13,16 @@ use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError,
 use aws_sdk_dynamodb::types::CancellationReason;
 use aws_sdk_dynamodb::types::error::TransactionCanceledException;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use permissions_service::admin::{AdminApi, AdminTables};
 use permissions_service::auth::jwt::JwtVerifier;
-use permissions_service::org_user_permissions::{OrgTables, OrgUserPermissions};
+use permissions_service::frame::Frame;
+use permissions_service::org::{OrgApi, OrgTables};
 use permissions_service::store::retry_config;
-use permissions_service::user_add_permissions::{AdminTables, UserAddPermissions};
 use serde_json::json;
 
+use crate::support::fixtures::admin::{ADMIN, TARGET, jwt_for};
+use crate::support::{AdminAdd, OrgAdd};
 use crate::support::{CapturedLogs, Event, JWT_SECRET, TableNames, TestEnv, TestResponse};
-use crate::user_add_permissions::{ADMIN, TARGET, jwt_for};
 
 fn conflict() -> TransactWriteItemsError {
     let reason = |code: &str| CancellationReason::builder().code(code).build();
@@ -65,9 +67,10 @@ fn cancelled_by(code: &'static str) -> impl Fn() -> TransactWriteItemsError {
     }
 }
 
-fn endpoint(client: Client) -> UserAddPermissions {
+fn endpoint(client: Client) -> Frame<AdminAdd> {
     let tables = AdminTables { users: "users".into(), audit: "audit".into() };
-    UserAddPermissions::new(client, tables, JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap())
+    let api = AdminApi::new(&client, tables, JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap());
+    Frame::new(AdminAdd::from(api))
 }
 
 fn grant() -> Event {
@@ -139,7 +142,7 @@ async fn a_backend_that_never_answers_gets_a_500_within_the_lambda_deadline() {
     // Lambda gives this invocation 1.6 s; the handler keeps 1 s back to answer.
     let event = grant();
     let started = Instant::now();
-    let response = env.call_admin(event.http_api_with_deadline_in(Duration::from_millis(1_600))).await;
+    let response = env.call::<AdminAdd>(event.http_api_with_deadline_in(Duration::from_millis(1_600))).await;
     let took = started.elapsed();
     assert_eq!(response.status, 500, "{response:?}");
     assert!(took < Duration::from_millis(1_200), "answered after {took:?}");
@@ -147,7 +150,7 @@ async fn a_backend_that_never_answers_gets_a_500_within_the_lambda_deadline() {
     assert!(text.contains(&event.request_id) && text.contains("budget"), "{text}");
 
     let org = Event::org("5de38a8e-800e-4cba-84c5-ee6c27f304d8").token("any").json(&json!({ "permission_uuids": [] }));
-    let response = env.call_org(org.http_api_with_deadline_in(Duration::from_millis(1_600))).await;
+    let response = env.call::<OrgAdd>(org.http_api_with_deadline_in(Duration::from_millis(1_600))).await;
     assert_eq!(response.status, 500);
     assert_eq!(response.body, json!({ "detail": "A server error occurred." }));
 }
@@ -205,7 +208,7 @@ async fn the_org_endpoint_answers_throttling_in_its_own_shape() {
         permissions: "permissions".into(),
         audit: "audit".into(),
     };
-    let endpoint = OrgUserPermissions::new(mocked(&[&rule]), tables);
+    let endpoint = Frame::new(OrgAdd::from(OrgApi::new(&mocked(&[&rule]), tables)));
     let event = Event::org("5de38a8e-800e-4cba-84c5-ee6c27f304d8")
         .token("any")
         .json(&json!({ "permission_uuids": ["9b8e1c1e-3a4f-4a8e-9d7a-2f0c6b5e4d3c"] }));

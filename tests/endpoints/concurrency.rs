@@ -12,9 +12,10 @@ use lambda_http::Request;
 use serde_json::json;
 
 use crate::conflict_emulator::ConflictEmulator;
-use crate::org_user_permissions as org;
+use crate::support::fixtures::admin;
+use crate::support::fixtures::org;
+use crate::support::{AdminAdd, OrgAdd};
 use crate::support::{Event, TestEnv, now};
-use crate::user_add_permissions as admin;
 
 const WRITERS: usize = 32;
 /// About a transaction's time in AWS: how long the emulator keeps a transaction's items.
@@ -48,7 +49,7 @@ async fn org_grants_to_one_user_all_land(env: Arc<TestEnv>) {
         .map(|uuid| {
             let env = env.clone();
             let request = Event::org(org::TARGET).token(org::EDITOR_KEY).json(&json!({ "permission_uuids": [uuid] }));
-            tokio::spawn(async move { env.call_org(request.http_api()).await.status })
+            tokio::spawn(async move { env.call::<OrgAdd>(request.http_api()).await.status })
         })
         .collect();
     for task in tasks {
@@ -82,7 +83,7 @@ async fn admin_grants_to_one_user_all_land(env: Arc<TestEnv>) {
             let env = env.clone();
             let body = json!({ "payload": { "userId": admin::TARGET, "permissions": [permission] } });
             let request = Event::admin().bearer(&admin::jwt_for(admin::ADMIN)).json(&body);
-            tokio::spawn(async move { env.call_admin(request.http_api()).await.status })
+            tokio::spawn(async move { env.call::<AdminAdd>(request.http_api()).await.status })
         })
         .collect();
     for task in tasks {
@@ -107,8 +108,8 @@ async fn all_at_once(env: &Arc<TestEnv>, api: Api, requests: Vec<Request>) -> Ve
             tokio::spawn(async move {
                 let started = Instant::now();
                 let status = match api {
-                    Api::Org => env.call_org(request).await.status,
-                    Api::Admin => env.call_admin(request).await.status,
+                    Api::Org => env.call::<OrgAdd>(request).await.status,
+                    Api::Admin => env.call::<AdminAdd>(request).await.status,
                 };
                 (status, started.elapsed())
             })

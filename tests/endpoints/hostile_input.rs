@@ -17,10 +17,12 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
 
-use crate::org_user_permissions::{EDIT_RIGHT, EDITOR_KEY, P1, P2, org_world};
 use crate::raw_events::{Format, invoke, raw_event};
+use crate::support::AdminAdd;
+use crate::support::OrgAdd;
+use crate::support::fixtures::admin::{ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
+use crate::support::fixtures::org::{EDIT_RIGHT, EDITOR_KEY, P1, P2, org_world};
 use crate::support::{Event, TestEnv, TestResponse};
-use crate::user_add_permissions::{ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
 
 fn cases() -> u32 {
     std::env::var("HOSTILE_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(10_000)
@@ -170,7 +172,7 @@ fn near_miss_admin_body() -> impl Strategy<Value = Value> {
 }
 
 fn is_seeded_admin_world_user(id: &str) -> bool {
-    use crate::user_add_permissions::{BARE, TARGET};
+    use crate::support::fixtures::admin::{BARE, TARGET};
     [ADMIN, MEMBER, TARGET, BARE].iter().any(|seeded| seeded.eq_ignore_ascii_case(id))
 }
 
@@ -296,7 +298,7 @@ fn org_segment() -> BoxedStrategy<String> {
 }
 
 fn is_seeded_org_world_user(segment: &str) -> bool {
-    use crate::org_user_permissions::{BARE, EDITOR, ORGLESS, OUTSIDER, PLAIN, TARGET};
+    use crate::support::fixtures::org::{BARE, EDITOR, ORGLESS, OUTSIDER, PLAIN, TARGET};
     [TARGET, EDITOR, PLAIN, ORGLESS, OUTSIDER, BARE].iter().any(|seeded| seeded.eq_ignore_ascii_case(segment))
 }
 
@@ -410,8 +412,8 @@ enum Endpoint {
 impl Endpoint {
     async fn call(self, env: &TestEnv, case: &Hostile) -> TestResponse {
         match self {
-            Endpoint::Org => invoke(&env.org, case.raw(org_event(case)), "hostile").await,
-            Endpoint::Admin => invoke(&env.admin, case.raw(admin_event(case)), "hostile").await,
+            Endpoint::Org => invoke(&env.frame::<OrgAdd>(), case.raw(org_event(case)), "hostile").await,
+            Endpoint::Admin => invoke(&env.frame::<AdminAdd>(), case.raw(admin_event(case)), "hostile").await,
         }
     }
 

@@ -17,8 +17,9 @@ use permissions_service::auth::api_token::token_hash;
 use permissions_service::auth::jwt::JwtVerifier;
 use serde_json::{Value, json};
 
-use crate::org_user_permissions::{EDIT_RIGHT, EDITOR, EDITOR_KEY, ORG_A, P1, P2, P3, PLAIN, PLAIN_KEY, TARGET};
 use crate::support;
+use crate::support::OrgAdd;
+use crate::support::fixtures::org::{EDIT_RIGHT, EDITOR, EDITOR_KEY, ORG_A, P1, P2, P3, PLAIN, PLAIN_KEY, TARGET};
 use crate::support::{JWT_SECRET, TestEnv, client_config, now, s};
 
 type Action = Box<dyn FnOnce(&[u8]) + Send>;
@@ -109,7 +110,7 @@ async fn refused_after(
 ) -> (u16, Value) {
     let before = (env.permissions_of(TARGET).await, env.audit_count().await);
     interceptor.arm(move |_| meanwhile(change));
-    let response = env.call_org(grant_p1().http_api()).await;
+    let response = env.call::<OrgAdd>(grant_p1().http_api()).await;
     assert_eq!((env.permissions_of(TARGET).await, env.audit_count().await), before, "a refused grant wrote");
     (response.status, response.body)
 }
@@ -188,22 +189,22 @@ async fn an_existing_audit_record_is_never_overwritten() {
             support::client().put_item().table_name(audit).set_item(Some(item)).send().await.unwrap();
         });
     });
-    env.call_org(grant_p1().http_api()).await;
+    env.call::<OrgAdd>(grant_p1().http_api()).await;
     let event_id = planted.lock().unwrap().clone().expect("the grant sent a transaction");
     let records = env.audit_of(TARGET).await;
-    let record = records.iter().find(|record| record["event_id"].as_s().unwrap() == &event_id).unwrap();
-    assert_eq!(record["actor_id"].as_s().unwrap(), "someone-else", "the audit record was overwritten");
+    let record = records.iter().find(|record| record.event_id == event_id).unwrap();
+    assert_eq!(record.actor_id, "someone-else", "the audit record was overwritten");
     assert_eq!(records.len(), 1, "{records:?}");
 }
 
 #[tokio::test]
 async fn a_warm_catalog_cache_never_authorizes_alone() {
     let (env, _) = intercepted_org_world().await;
-    env.org_grants(grant_p1().http_api()).await;
+    env.changes::<OrgAdd>(grant_p1().http_api()).await;
     // An operator breaks the catalog's immutability: the right's entry now names another right.
     env.put_permission(EDIT_RIGHT, "view_org_users").await;
     let request = support::Event::org(TARGET).token(EDITOR_KEY).json(&json!({ "permission_uuids": [P2] }));
-    let response = env.org_refuses(request.http_api(), 403).await;
+    let response = env.refuses::<OrgAdd>(request.http_api(), 403).await;
     assert_eq!(response.body["detail"], "You do not have permission to perform this action.");
 }
 
@@ -211,11 +212,11 @@ async fn a_warm_catalog_cache_never_authorizes_alone() {
 async fn a_caller_without_the_right_makes_no_requested_uuid_be_read() {
     let (env, interceptor) = intercepted_org_world().await;
     // Warm the catalog cache the way an editor's requests would.
-    env.org_grants(grant_p1().http_api()).await;
+    env.changes::<OrgAdd>(grant_p1().http_api()).await;
     let probes: Vec<String> = (0..100).map(|i| format!("f0000000-0000-4000-8000-{i:012}")).collect();
     let seen_before = interceptor.bodies().len();
     let request = support::Event::org(TARGET).token(PLAIN_KEY).json(&json!({ "permission_uuids": probes }));
-    env.org_refuses(request.http_api(), 403).await;
+    env.refuses::<OrgAdd>(request.http_api(), 403).await;
     let sent = interceptor.bodies()[seen_before..].join("\n");
     assert!(!sent.is_empty(), "the refusal made no DynamoDB call at all");
     for probe in &probes {
@@ -229,7 +230,7 @@ async fn the_same_probe_from_an_editor_does_read_the_catalog() {
     let (env, interceptor) = intercepted_org_world().await;
     let probe = "f0000000-0000-4000-8000-000000000001";
     let request = support::Event::org(TARGET).token(EDITOR_KEY).json(&json!({ "permission_uuids": [probe] }));
-    let response = env.org_refuses(request.http_api(), 400).await;
+    let response = env.refuses::<OrgAdd>(request.http_api(), 400).await;
     assert_eq!(
         response.body,
         json!({ "permission_uuids": [format!("Invalid pk \"{probe}\" - object does not exist.")] })

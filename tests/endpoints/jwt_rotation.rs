@@ -16,8 +16,9 @@ use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::auth::signing_keys::{RefreshPolicy, SigningKeys};
 use serde_json::json;
 
+use crate::support::AdminAdd;
+use crate::support::fixtures::admin::{ADMIN, TARGET, admin_world};
 use crate::support::{Event, TestEnv, now};
-use crate::user_add_permissions::{ADMIN, TARGET, admin_world};
 
 const SECRET_ID: &str = "permissions-service/jwt-secret";
 const KEY_1: &str = "first-key-of-the-rotation-test-32-bytes";
@@ -97,7 +98,7 @@ async fn world(fake: &FakeSecret, policy: RefreshPolicy) -> TestEnv {
 
 async fn status_with(env: &TestEnv, key: &str) -> u16 {
     let body = json!({ "payload": { "userId": TARGET, "permissions": ["compass.reports"] } });
-    env.call_admin(Event::admin().bearer(&signed_with(key)).json(&body).http_api()).await.status
+    env.call::<AdminAdd>(Event::admin().bearer(&signed_with(key)).json(&body).http_api()).await.status
 }
 
 const NEVER_EARLY: RefreshPolicy =

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::org_user_permissions::{EDITOR_KEY, P1, TARGET as ORG_TARGET, org_world};
 use crate::raw_events::{Format, raw_event};
 use crate::runtime_stub::{Posted, RuntimeStub};
+use crate::support::fixtures::admin::{ADMIN, TARGET as ADMIN_TARGET, admin_world, jwt_for};
+use crate::support::fixtures::org::{EDITOR_KEY, P1, TARGET as ORG_TARGET, org_world};
 use crate::support::{Event, JWT_SECRET, TestEnv, endpoint};
-use crate::user_add_permissions::{ADMIN, TARGET as ADMIN_TARGET, admin_world, jwt_for};
 
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 

@@ -4,9 +4,10 @@
 
 use serde_json::json;
 
-use crate::org_user_permissions::{self as org, EDITOR_KEY, TARGET as ORG_TARGET, org_world};
+use crate::support::fixtures::admin::{self, ADMIN, TARGET as ADMIN_TARGET, admin_world};
+use crate::support::fixtures::org::{self, EDITOR_KEY, TARGET as ORG_TARGET, org_world};
+use crate::support::{AdminAdd, OrgAdd};
 use crate::support::{Event, TestEnv};
-use crate::user_add_permissions::{self as admin, ADMIN, TARGET as ADMIN_TARGET, admin_world};
 
 const LIMIT: usize = 1_000;
 
@@ -52,10 +53,10 @@ async fn org_target_holding(held: usize, extra: usize) -> (TestEnv, Vec<String>)
 #[tokio::test]
 async fn an_org_grant_past_the_limit_is_a_field_error_and_writes_nothing() {
     let (env, uuids) = org_target_holding(LIMIT - 1, 2).await;
-    let response = env.org_refuses(org_grant(&uuids[LIMIT - 1..]).http_api(), 400).await;
+    let response = env.refuses::<OrgAdd>(org_grant(&uuids[LIMIT - 1..]).http_api(), 400).await;
     assert_eq!(response.body, json!({ "permission_uuids": [limit_message(LIMIT + 1)] }));
     // Exactly at the limit is allowed.
-    env.org_grants(org_grant(&uuids[LIMIT - 1..LIMIT]).http_api()).await;
+    env.changes::<OrgAdd>(org_grant(&uuids[LIMIT - 1..LIMIT]).http_api()).await;
     assert_eq!(env.permissions_of(ORG_TARGET).await.unwrap().len(), LIMIT);
 }
 
@@ -63,11 +64,11 @@ async fn an_org_grant_past_the_limit_is_a_field_error_and_writes_nothing() {
 async fn what_is_held_already_does_not_count_against_the_limit() {
     // 999 held; asking for 99 of them and one new one lands at exactly 1,000.
     let (env, uuids) = org_target_holding(LIMIT - 1, 1).await;
-    env.org_grants(org_grant(&uuids[LIMIT - 100..]).http_api()).await;
+    env.changes::<OrgAdd>(org_grant(&uuids[LIMIT - 100..]).http_api()).await;
     assert_eq!(env.permissions_of(ORG_TARGET).await.unwrap().len(), LIMIT);
     // At the limit, a grant of what is held is a no-op, still answered 200 and audited.
-    env.org_grants(org_grant(&uuids[..100]).http_api()).await;
-    let response = env.org_refuses(org_grant(&[org_uuid(LIMIT + 5)]).http_api(), 400).await;
+    env.changes::<OrgAdd>(org_grant(&uuids[..100]).http_api()).await;
+    let response = env.refuses::<OrgAdd>(org_grant(&[org_uuid(LIMIT + 5)]).http_api(), 400).await;
     assert!(response.body["permission_uuids"][0].as_str().unwrap().starts_with("Invalid pk"), "{:?}", response.body);
 }
 
@@ -75,10 +76,10 @@ async fn what_is_held_already_does_not_count_against_the_limit() {
 async fn a_large_request_to_a_user_near_the_limit_is_judged_exactly() {
     // 950 held: the first attempt's "room for all 100" fails, the exact retry counts 50 new.
     let (env, uuids) = org_target_holding(950, 100).await;
-    env.org_grants(org_grant(&uuids[900..1000]).http_api()).await;
+    env.changes::<OrgAdd>(org_grant(&uuids[900..1000]).http_api()).await;
     assert_eq!(env.permissions_of(ORG_TARGET).await.unwrap().len(), LIMIT);
     let (env, uuids) = org_target_holding(950, 100).await;
-    let response = env.org_refuses(org_grant(&uuids[940..1040]).http_api(), 400).await;
+    let response = env.refuses::<OrgAdd>(org_grant(&uuids[940..1040]).http_api(), 400).await;
     assert_eq!(response.body, json!({ "permission_uuids": [limit_message(1040)] }));
 }
 
@@ -88,9 +89,9 @@ async fn an_admin_grant_past_the_limit_is_a_validation_error_and_writes_nothing(
     let held: Vec<String> = (0..LIMIT - 1).map(longest_permission).collect();
     give(&env, ADMIN_TARGET, None, Some("user"), &held).await;
     let request = admin_grant(&[longest_permission(5000), longest_permission(5001)]);
-    let response = env.admin_refuses(request.http_api(), 400).await;
+    let response = env.refuses::<AdminAdd>(request.http_api(), 400).await;
     assert_eq!(response.body, json!({ "error": { "code": "VALIDATION_ERROR", "message": limit_message(LIMIT + 1) } }));
-    env.admin_grants(admin_grant(&[longest_permission(5000)]).http_api()).await;
+    env.changes::<AdminAdd>(admin_grant(&[longest_permission(5000)]).http_api()).await;
 }
 
 #[tokio::test]
@@ -101,10 +102,10 @@ async fn the_item_limit_is_never_what_answers() {
     give(&env, ADMIN_TARGET, None, Some("user"), &[]).await;
     for batch in 0..LIMIT / 100 {
         let permissions: Vec<String> = (batch * 100..(batch + 1) * 100).map(longest_permission).collect();
-        env.admin_grants(admin_grant(&permissions).http_api()).await;
+        env.changes::<AdminAdd>(admin_grant(&permissions).http_api()).await;
     }
     assert_eq!(env.permissions_of(ADMIN_TARGET).await.unwrap().len(), LIMIT);
-    let response = env.admin_refuses(admin_grant(&[longest_permission(LIMIT + 1)]).http_api(), 400).await;
+    let response = env.refuses::<AdminAdd>(admin_grant(&[longest_permission(LIMIT + 1)]).http_api(), 400).await;
     assert_eq!(response.body["error"]["code"], "VALIDATION_ERROR");
 }
 
@@ -124,6 +125,6 @@ async fn the_largest_condition_a_request_can_cause_stays_within_dynamodb_express
     held.extend((1000..1850).map(org_uuid));
     give(&env, org::EDITOR, Some(org::ORG_A), None, &held).await;
     let request = Event::org(org::EDITOR).token(EDITOR_KEY).json(&json!({ "permission_uuids": uuids }));
-    env.org_grants(request.http_api()).await;
+    env.changes::<OrgAdd>(request.http_api()).await;
     assert_eq!(env.permissions_of(org::EDITOR).await.unwrap().len(), 951);
 }

@@ -16,5 +16,6 @@ mod raw_events;
 mod runtime_stub;
 mod startup;
 mod stored_data;
+#[path = "../support/mod.rs"]
 mod support;
 mod user_add_permissions;

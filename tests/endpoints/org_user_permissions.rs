@@ -2,47 +2,10 @@
 
 use serde_json::{Value, json};
 
+use crate::support::OrgAdd;
+use crate::support::fixtures::org::*;
 use crate::support::{CapturedLogs, Event, JWT_SECRET, TableNames, TestEnv, now};
 use permissions_service::auth::jwt::JwtVerifier;
-
-// The seed document's own example values.
-pub const TARGET: &str = "5de38a8e-800e-4cba-84c5-ee6c27f304d8";
-pub const P1: &str = "2a0295b6-dd74-4239-9988-24fcdb1adcea";
-pub const P2: &str = "05a46c58-9d13-4912-9167-7effc2cc7482";
-pub const EDITOR_KEY: &str = "47d4yfbwymedhiudj384702984nakju4hajh395d";
-
-pub const ORG_A: &str = "a0000000-0000-4000-8000-00000000000a";
-pub const ORG_B: &str = "b0000000-0000-4000-8000-00000000000b";
-pub const EDITOR: &str = "e0000000-0000-4000-8000-000000000001";
-pub const PLAIN: &str = "e0000000-0000-4000-8000-000000000002";
-pub const ORGLESS: &str = "e0000000-0000-4000-8000-000000000003";
-pub const OUTSIDER: &str = "e0000000-0000-4000-8000-000000000004";
-pub const BARE: &str = "e0000000-0000-4000-8000-000000000005";
-pub const EDIT_RIGHT: &str = "ed000000-0000-4000-8000-000000000000";
-pub const P3: &str = "03000000-0000-4000-8000-000000000003";
-pub const UNKNOWN: &str = "99999999-0000-4000-8000-000000000099";
-pub const PLAIN_KEY: &str = "plain-user-key";
-pub const ORGLESS_KEY: &str = "orgless-user-key";
-
-/// Org A: an editor (with the seed's token), a plain member, the seed's target (holding P3),
-/// a member with no `permissions` attribute; org B: an outsider; and a right-holder with no org.
-pub(crate) async fn org_world() -> TestEnv {
-    let env = TestEnv::new().await;
-    env.put_permission(EDIT_RIGHT, "edit_org_users").await;
-    env.put_permission(P1, "view_reports").await;
-    env.put_permission(P2, "edit_reports").await;
-    env.put_permission(P3, "view_users").await;
-    env.put_user(EDITOR, Some(ORG_A), None, &[EDIT_RIGHT]).await;
-    env.put_user(PLAIN, Some(ORG_A), None, &[P1]).await;
-    env.put_user(TARGET, Some(ORG_A), None, &[P3]).await;
-    env.put_user(BARE, Some(ORG_A), None, &[]).await;
-    env.put_user(OUTSIDER, Some(ORG_B), None, &[P3]).await;
-    env.put_user(ORGLESS, None, None, &[EDIT_RIGHT]).await;
-    env.put_token(EDITOR_KEY, EDITOR, Some(now() + 3600)).await;
-    env.put_token(PLAIN_KEY, PLAIN, None).await;
-    env.put_token(ORGLESS_KEY, ORGLESS, None).await;
-    env
-}
 
 fn grant(target: &str, uuids: &[&str]) -> Event {
     Event::org(target).token(EDITOR_KEY).json(&json!({ "permission_uuids": uuids }))
@@ -56,7 +19,7 @@ async fn grants_the_seed_example_and_answers_with_sorted_unique_lowercase_uuids(
         .token(EDITOR_KEY)
         .header("content-type", "application/json; charset=utf-8")
         .body(&body.to_string());
-    let response = env.org_grants(request.http_api()).await;
+    let response = env.changes::<OrgAdd>(request.http_api()).await;
     assert_eq!(response.body, json!({ "user_uuid": TARGET, "permission_uuids": [P2, P1] }));
     let mut expected = vec![P1, P2, P3];
     expected.sort();
@@ -67,25 +30,24 @@ async fn grants_the_seed_example_and_answers_with_sorted_unique_lowercase_uuids(
 async fn the_audit_record_names_target_actor_endpoint_permissions_and_request_id() {
     let env = org_world().await;
     let event = grant(TARGET, &[P1]);
-    env.org_grants(event.http_api()).await;
+    env.changes::<OrgAdd>(event.http_api()).await;
     let records = env.audit_of(TARGET).await;
     assert_eq!(records.len(), 1);
     let record = &records[0];
-    let text = |name: &str| record.get(name).and_then(|value| value.as_s().ok()).cloned().unwrap_or_default();
-    assert_eq!(text("actor_id"), EDITOR);
-    assert_eq!(text("endpoint"), "org-user-permissions");
-    assert_eq!(text("org_uuid"), ORG_A);
-    assert_eq!(text("request_id"), event.request_id);
-    assert!(text("granted_at").ends_with('Z'), "{record:?}");
-    assert_eq!(record["permissions"].as_ss().unwrap(), &vec![P1.to_owned()]);
-    assert!(uuid::Uuid::parse_str(&text("event_id")).unwrap().get_version_num() == 7);
+    assert_eq!(record.actor_id, EDITOR);
+    assert_eq!(record.endpoint, "org-user-permissions");
+    assert_eq!(record.org_uuid.as_deref(), Some(ORG_A));
+    assert_eq!(record.request_id, event.request_id);
+    assert!(record.at.ends_with('Z'), "{record:?}");
+    assert_eq!(record.permissions, vec![P1.to_owned()]);
+    assert!(uuid::Uuid::parse_str(&record.event_id).unwrap().get_version_num() == 7);
 }
 
 #[tokio::test]
 async fn granting_what_the_user_holds_is_a_noop_on_the_set() {
     let env = org_world().await;
-    env.org_grants(grant(TARGET, &[P3]).http_api()).await;
-    env.org_grants(grant(TARGET, &[P3]).http_api()).await;
+    env.changes::<OrgAdd>(grant(TARGET, &[P3]).http_api()).await;
+    env.changes::<OrgAdd>(grant(TARGET, &[P3]).http_api()).await;
     assert_eq!(env.permissions_of(TARGET).await.unwrap(), vec![P3]);
     assert_eq!(env.audit_of(TARGET).await.len(), 2, "each successful request is audited");
 }
@@ -93,7 +55,7 @@ async fn granting_what_the_user_holds_is_a_noop_on_the_set() {
 #[tokio::test]
 async fn grants_to_a_user_without_a_permissions_attribute() {
     let env = org_world().await;
-    env.org_grants(grant(BARE, &[P2]).http_api()).await;
+    env.changes::<OrgAdd>(grant(BARE, &[P2]).http_api()).await;
     assert_eq!(env.permissions_of(BARE).await.unwrap(), vec![P2]);
 }
 
@@ -101,9 +63,9 @@ async fn grants_to_a_user_without_a_permissions_attribute() {
 async fn the_path_works_with_and_without_the_trailing_slash_and_in_any_case() {
     let env = org_world().await;
     let slashless = grant(TARGET, &[P1]).path(&format!("/organizations/users/permissions/{TARGET}"));
-    env.org_grants(slashless.http_api()).await;
+    env.changes::<OrgAdd>(slashless.http_api()).await;
     let upper = TARGET.to_uppercase();
-    let response = env.org_grants(grant(&upper, &[P2]).http_api()).await;
+    let response = env.changes::<OrgAdd>(grant(&upper, &[P2]).http_api()).await;
     assert_eq!(response.body["user_uuid"], TARGET);
     assert_eq!(env.permissions_of(TARGET).await.unwrap().len(), 3);
 }
@@ -111,7 +73,7 @@ async fn the_path_works_with_and_without_the_trailing_slash_and_in_any_case() {
 #[tokio::test]
 async fn a_caller_may_grant_to_itself() {
     let env = org_world().await;
-    env.org_grants(grant(EDITOR, &[P1]).http_api()).await;
+    env.changes::<OrgAdd>(grant(EDITOR, &[P1]).http_api()).await;
     let mut expected = vec![EDIT_RIGHT, P1];
     expected.sort();
     assert_eq!(env.permissions_of(EDITOR).await.unwrap(), expected);
@@ -124,14 +86,14 @@ async fn the_token_keyword_is_case_insensitive() {
         let request = Event::org(TARGET)
             .header("authorization", &format!("{keyword} {EDITOR_KEY}"))
             .json(&json!({ "permission_uuids": [P1] }));
-        env.org_grants(request.http_api()).await;
+        env.changes::<OrgAdd>(request.http_api()).await;
     }
 }
 
 #[tokio::test]
 async fn rest_api_events_are_served_too() {
     let env = org_world().await;
-    env.org_grants(grant(TARGET, &[P1]).rest_api()).await;
+    env.changes::<OrgAdd>(grant(TARGET, &[P1]).rest_api()).await;
     assert!(env.permissions_of(TARGET).await.unwrap().contains(&P1.to_owned()));
 }
 
@@ -141,7 +103,7 @@ async fn function_url_events_without_path_parameters_take_the_uuid_from_the_path
     let request = grant(TARGET, &[P1])
         .without_path_parameters()
         .path(&format!("/lambda-url/org-user-permissions/organizations/users/permissions/{TARGET}/"));
-    env.org_grants(request.http_api()).await;
+    env.changes::<OrgAdd>(request.http_api()).await;
 }
 
 #[tokio::test]
@@ -150,7 +112,7 @@ async fn base64_encoded_bodies_are_decoded() {
     let body = json!({ "permission_uuids": [P1] }).to_string();
     let request =
         Event::org(TARGET).token(EDITOR_KEY).header("content-type", "application/json").binary_body(body.as_bytes());
-    env.org_grants(request.http_api()).await;
+    env.changes::<OrgAdd>(request.http_api()).await;
 }
 
 #[tokio::test]
@@ -184,7 +146,7 @@ async fn invalid_fields_are_400_in_drf_shape_and_write_nothing() {
         ),
     ];
     for (target, body, expected) in cases {
-        let response = env.org_refuses(Event::org(target).token(EDITOR_KEY).json(&body).http_api(), 400).await;
+        let response = env.refuses::<OrgAdd>(Event::org(target).token(EDITOR_KEY).json(&body).http_api(), 400).await;
         assert_eq!(response.body, expected, "for body {body}");
     }
 }
@@ -193,13 +155,13 @@ async fn invalid_fields_are_400_in_drf_shape_and_write_nothing() {
 async fn malformed_and_non_object_json_are_400_and_write_nothing() {
     let env = org_world().await;
     let malformed = Event::org(TARGET).token(EDITOR_KEY).header("content-type", "application/json");
-    let response = env.org_refuses(malformed.clone().body("{\"permission_uuids\": [").http_api(), 400).await;
+    let response = env.refuses::<OrgAdd>(malformed.clone().body("{\"permission_uuids\": [").http_api(), 400).await;
     let detail = response.body["detail"].as_str().unwrap();
     assert!(detail.starts_with("JSON parse error - "), "{detail}");
-    let response = env.org_refuses(malformed.clone().binary_body(b"{\"a\": \"\xff\"}").http_api(), 400).await;
+    let response = env.refuses::<OrgAdd>(malformed.clone().binary_body(b"{\"a\": \"\xff\"}").http_api(), 400).await;
     assert!(response.body["detail"].as_str().unwrap().starts_with("JSON parse error - "));
     for (body, type_name) in [("[1]", "list"), ("\"x\"", "str"), ("3", "int"), ("1.5", "float"), ("true", "bool")] {
-        let response = env.org_refuses(malformed.clone().body(body).http_api(), 400).await;
+        let response = env.refuses::<OrgAdd>(malformed.clone().body(body).http_api(), 400).await;
         let message = format!("Invalid data. Expected a dictionary, but got {type_name}.");
         assert_eq!(response.body, json!({ "non_field_errors": [message] }));
     }
@@ -208,7 +170,7 @@ async fn malformed_and_non_object_json_are_400_and_write_nothing() {
 #[tokio::test]
 async fn unknown_catalog_uuids_are_named_and_nothing_is_written() {
     let env = org_world().await;
-    let response = env.org_refuses(grant(TARGET, &[P1, UNKNOWN]).http_api(), 400).await;
+    let response = env.refuses::<OrgAdd>(grant(TARGET, &[P1, UNKNOWN]).http_api(), 400).await;
     let message = format!("Invalid pk \"{UNKNOWN}\" - object does not exist.");
     assert_eq!(response.body, json!({ "permission_uuids": [message] }));
 }
@@ -218,11 +180,12 @@ async fn bodies_that_are_not_json_get_415() {
     let env = org_world().await;
     let base = Event::org(TARGET).token(EDITOR_KEY);
     let body = json!({ "permission_uuids": [P1] }).to_string();
-    let plain = env.org_refuses(base.clone().header("content-type", "text/plain").body(&body).http_api(), 415).await;
+    let plain =
+        env.refuses::<OrgAdd>(base.clone().header("content-type", "text/plain").body(&body).http_api(), 415).await;
     assert_eq!(plain.body, json!({ "detail": "Unsupported media type \"text/plain\" in request." }));
     let form = base.clone().header("content-type", "application/x-www-form-urlencoded").body("a=b");
-    env.org_refuses(form.http_api(), 415).await;
-    let missing = env.org_refuses(base.body(&body).http_api(), 415).await;
+    env.refuses::<OrgAdd>(form.http_api(), 415).await;
+    let missing = env.refuses::<OrgAdd>(base.body(&body).http_api(), 415).await;
     assert_eq!(missing.body, json!({ "detail": "Unsupported media type \"\" in request." }));
 }
 
@@ -245,7 +208,7 @@ async fn unauthenticated_requests_get_401_with_a_token_challenge() {
         (Event::org(TARGET).token(EDITOR_KEY).token(EDITOR_KEY), &invalid),
     ];
     for (event, expected) in cases {
-        let response = env.org_refuses(event.json(&body).http_api(), 401).await;
+        let response = env.refuses::<OrgAdd>(event.json(&body).http_api(), 401).await;
         assert_eq!(&response.body, expected);
         assert_eq!(response.headers["www-authenticate"], "Token");
     }
@@ -257,25 +220,25 @@ async fn callers_without_the_right_or_without_an_org_get_403() {
     let forbidden = json!({ "detail": "You do not have permission to perform this action." });
     for key in [PLAIN_KEY, ORGLESS_KEY] {
         let request = Event::org(TARGET).token(key).json(&json!({ "permission_uuids": [P1] }));
-        assert_eq!(env.org_refuses(request.http_api(), 403).await.body, forbidden);
+        assert_eq!(env.refuses::<OrgAdd>(request.http_api(), 403).await.body, forbidden);
     }
 }
 
 #[tokio::test]
 async fn a_revoked_caller_is_refused_on_its_very_next_request() {
     let env = org_world().await;
-    env.org_grants(grant(TARGET, &[P1]).http_api()).await;
+    env.changes::<OrgAdd>(grant(TARGET, &[P1]).http_api()).await;
     env.put_user(EDITOR, Some(ORG_A), None, &[P1]).await;
-    env.org_refuses(grant(TARGET, &[P2]).http_api(), 403).await;
+    env.refuses::<OrgAdd>(grant(TARGET, &[P2]).http_api(), 403).await;
 }
 
 #[tokio::test]
 async fn the_warm_catalog_cache_never_authorizes_on_its_own() {
     let env = org_world().await;
-    env.org_grants(grant(TARGET, &[P1]).http_api()).await;
+    env.changes::<OrgAdd>(grant(TARGET, &[P1]).http_api()).await;
     // The right's catalog entry changes after this process cached it.
     env.put_permission(EDIT_RIGHT, "view_users").await;
-    let response = env.org_refuses(grant(TARGET, &[P2]).http_api(), 403).await;
+    let response = env.refuses::<OrgAdd>(grant(TARGET, &[P2]).http_api(), 403).await;
     assert_eq!(response.body, json!({ "detail": "You do not have permission to perform this action." }));
 }
 
@@ -283,7 +246,7 @@ async fn the_warm_catalog_cache_never_authorizes_on_its_own() {
 async fn a_missing_target_is_404_and_is_not_created() {
     let env = org_world().await;
     let missing = "f0000000-0000-4000-8000-00000000000f";
-    let response = env.org_refuses(grant(missing, &[P1]).http_api(), 404).await;
+    let response = env.refuses::<OrgAdd>(grant(missing, &[P1]).http_api(), 404).await;
     assert_eq!(response.body, json!({ "detail": "Not found." }));
     assert!(env.user(missing).await.is_none());
 }
@@ -291,8 +254,8 @@ async fn a_missing_target_is_404_and_is_not_created() {
 #[tokio::test]
 async fn a_user_of_another_org_is_indistinguishable_from_a_missing_one() {
     let env = org_world().await;
-    let other_org = env.org_refuses(grant(OUTSIDER, &[P1]).http_api(), 404).await;
-    let missing = env.org_refuses(grant("f0000000-0000-4000-8000-00000000000f", &[P1]).http_api(), 404).await;
+    let other_org = env.refuses::<OrgAdd>(grant(OUTSIDER, &[P1]).http_api(), 404).await;
+    let missing = env.refuses::<OrgAdd>(grant("f0000000-0000-4000-8000-00000000000f", &[P1]).http_api(), 404).await;
     assert_eq!(other_org.body, missing.body);
     assert_eq!(other_org.headers, missing.headers);
     assert_eq!(env.permissions_of(OUTSIDER).await.unwrap(), vec![P3]);
@@ -303,7 +266,7 @@ async fn bodies_over_64_kib_get_413_before_authentication() {
     let env = org_world().await;
     let huge = format!("{{\"permission_uuids\": [\"{}\"]}}", "a".repeat(64 * 1024));
     let request = Event::org(TARGET).header("content-type", "application/json").body(&huge);
-    let response = env.org_refuses(request.http_api(), 413).await;
+    let response = env.refuses::<OrgAdd>(request.http_api(), 413).await;
     assert!(response.body["detail"].as_str().unwrap().contains("65536"));
 }
 
@@ -312,15 +275,15 @@ async fn checks_run_in_the_contract_order() {
     let env = org_world().await;
     let bad_body = json!({ "permission_uuids": "nope" });
     // A bad body without credentials: authentication comes first.
-    env.org_refuses(Event::org(TARGET).json(&bad_body).http_api(), 401).await;
+    env.refuses::<OrgAdd>(Event::org(TARGET).json(&bad_body).http_api(), 401).await;
     // A bad body from a caller without the right: the form is checked before the right.
-    env.org_refuses(Event::org(TARGET).token(PLAIN_KEY).json(&bad_body).http_api(), 400).await;
+    env.refuses::<OrgAdd>(Event::org(TARGET).token(PLAIN_KEY).json(&bad_body).http_api(), 400).await;
     // An unknown catalog uuid from a caller without the right: the catalog is not revealed.
     let unknown = Event::org(TARGET).token(PLAIN_KEY).json(&json!({ "permission_uuids": [UNKNOWN] }));
-    env.org_refuses(unknown.http_api(), 403).await;
+    env.refuses::<OrgAdd>(unknown.http_api(), 403).await;
     // A missing target with an unknown uuid: the catalog is checked before the write.
     let both = grant("f0000000-0000-4000-8000-00000000000f", &[UNKNOWN]);
-    env.org_refuses(both.http_api(), 400).await;
+    env.refuses::<OrgAdd>(both.http_api(), 400).await;
 }
 
 #[tokio::test]
@@ -333,7 +296,7 @@ async fn unknown_routes_and_methods_answer_like_api_gateway() {
         grant(TARGET, &[P1]).path("/organizations/users/permission/x/"),
         grant(TARGET, &[P1]).path("/"),
     ] {
-        assert_eq!(env.org_refuses(event.http_api(), 404).await.body, not_found);
+        assert_eq!(env.refuses::<OrgAdd>(event.http_api(), 404).await.body, not_found);
     }
 }
 
@@ -346,7 +309,7 @@ async fn a_backend_failure_is_a_500_logged_with_the_request_id() {
     let logs = CapturedLogs::start();
     let event = grant(TARGET, &[P1]);
     let before = healthy.snapshot().await;
-    let response = broken.call_org(event.http_api()).await;
+    let response = broken.call::<OrgAdd>(event.http_api()).await;
     assert_eq!(response.status, 500);
     assert_eq!(response.body, json!({ "detail": "A server error occurred." }));
     assert_eq!(healthy.snapshot().await, before, "the grant must not land without its audit record");
@@ -361,9 +324,9 @@ async fn each_request_logs_one_line_with_its_id_outcome_and_latency_and_never_th
     let env = org_world().await;
     let logs = CapturedLogs::start();
     let event = grant(TARGET, &[P1]);
-    env.org_grants(event.http_api()).await;
+    env.changes::<OrgAdd>(event.http_api()).await;
     let refused = Event::org(TARGET).token("a-wrong-key-that-must-not-be-logged").json(&json!({}));
-    env.org_refuses(refused.http_api(), 401).await;
+    env.refuses::<OrgAdd>(refused.http_api(), 401).await;
     let text = logs.text();
     let lines: Vec<&str> = text.lines().filter(|line| line.contains("request completed")).collect();
     assert_eq!(lines.len(), 2, "{text}");

@@ -8,12 +8,15 @@ use base64::Engine;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::{HeaderName, HeaderValue, StatusCode};
 use lambda_http::{Body, Context, Response};
-use permissions_service::lambda_entry::{self, HttpEndpoint, NotApiGateway};
+use permissions_service::frame::{Endpoint, Frame};
+use permissions_service::lambda_entry::{self, NotApiGateway};
 use serde_json::{Map, Value, json};
 
-use crate::org_user_permissions::{EDITOR_KEY, P1, P2, TARGET as ORG_TARGET, org_world};
+use crate::support::AdminAdd;
+use crate::support::OrgAdd;
+use crate::support::fixtures::admin::{ADMIN, TARGET as ADMIN_TARGET, admin_world, jwt_for};
+use crate::support::fixtures::org::{EDITOR_KEY, P1, P2, TARGET as ORG_TARGET, org_world};
 use crate::support::{Event, TestEnv, TestResponse};
-use crate::user_add_permissions::{ADMIN, TARGET as ADMIN_TARGET, admin_world, jwt_for};
 
 /// Bytes the `http` crate refuses somewhere in a URI, or that a sloppy decoder trips on.
 pub const HOSTILE: [&str; 17] =
@@ -52,11 +55,11 @@ pub fn raw_event(event: &Event, raw_query: &str, format: Format) -> Value {
 }
 
 /// One invocation through the binaries' entry path, its reply checked for its format's shape.
-pub async fn invoke(endpoint: &impl HttpEndpoint, event: Value, request_id: &str) -> TestResponse {
+pub async fn invoke<E: Endpoint>(frame: &Frame<E>, event: Value, request_id: &str) -> TestResponse {
     let format = if event["version"] == "2.0" { Format::V2 } else { Format::V1 };
     let mut context = Context::default();
     context.request_id = request_id.to_owned();
-    let reply = lambda_entry::answer_event(endpoint, event, context).await.expect("an API Gateway reply");
+    let reply = lambda_entry::answer_event(frame, event, context).await.expect("an API Gateway reply");
     from_reply(format, &reply)
 }
 
@@ -155,12 +158,14 @@ async fn unauthenticated_requests_get_the_endpoints_401(texts: &[String]) {
                 let case = format!("{text:?} in {place:?}, {format:?}");
                 let (event, query) = with_hostile(Event::org(ORG_TARGET), true, text, place);
                 let event = event.json(&json!({ "permission_uuids": [P1] }));
-                let response = invoke(&org.org, raw_event(&event, &query, format), &event.request_id).await;
+                let response =
+                    invoke(&org.frame::<OrgAdd>(), raw_event(&event, &query, format), &event.request_id).await;
                 assert_org_401(&response, &case);
 
                 let (event, query) = with_hostile(Event::admin(), false, text, place);
                 let event = event.json(&json!({ "payload": { "userId": ADMIN_TARGET, "permissions": ["compass.a"] } }));
-                let response = invoke(&admin.admin, raw_event(&event, &query, format), &event.request_id).await;
+                let response =
+                    invoke(&admin.frame::<AdminAdd>(), raw_event(&event, &query, format), &event.request_id).await;
                 assert_admin_401(&response, &case);
             }
         }
@@ -192,14 +197,14 @@ async fn every_byte_in_the_query_path_and_headers_of_an_unauthenticated_request_
 
 async fn org_grant_succeeds(env: &TestEnv, event: Event, query: &str, format: Format, case: &str) {
     let audits = env.audit_count().await;
-    let response = invoke(&env.org, raw_event(&event, query, format), &event.request_id).await;
+    let response = invoke(&env.frame::<OrgAdd>(), raw_event(&event, query, format), &event.request_id).await;
     assert_eq!(response.status, 200, "{case}: {response:?}");
     assert_eq!(env.audit_count().await, audits + 1, "{case}");
 }
 
 async fn admin_grant_succeeds(env: &TestEnv, event: Event, query: &str, format: Format, case: &str) {
     let audits = env.audit_count().await;
-    let response = invoke(&env.admin, raw_event(&event, query, format), &event.request_id).await;
+    let response = invoke(&env.frame::<AdminAdd>(), raw_event(&event, query, format), &event.request_id).await;
     assert_eq!(response.status, 200, "{case}: {response:?}");
     assert_eq!(env.audit_count().await, audits + 1, "{case}");
 }
@@ -264,7 +269,7 @@ async fn two_authorization_headers_are_a_401_in_both_formats() {
     let admin = admin_world().await;
     let event = admin_grant().bearer(&jwt_for(ADMIN));
     for format in FORMATS {
-        let response = invoke(&admin.admin, raw_event(&event, "", format), &event.request_id).await;
+        let response = invoke(&admin.frame::<AdminAdd>(), raw_event(&event, "", format), &event.request_id).await;
         assert_admin_401(&response, &format!("{format:?}"));
     }
     assert_eq!(admin.audit_count().await, 0);
@@ -275,7 +280,8 @@ async fn an_unknown_route_is_the_gateways_404_in_each_format() {
     let admin = admin_world().await;
     for format in FORMATS {
         let event = admin_grant().path("/user/<remove>-permissions");
-        let response = invoke(&admin.admin, raw_event(&event, "q=\"x\"", format), &event.request_id).await;
+        let response =
+            invoke(&admin.frame::<AdminAdd>(), raw_event(&event, "q=\"x\"", format), &event.request_id).await;
         assert_eq!((response.status, response.body), (404, json!({ "message": "Not Found" })), "{format:?}");
     }
 }
@@ -293,12 +299,12 @@ async fn an_event_no_client_could_send_is_a_400_and_one_not_from_api_gateway_an_
         let mut bad_body = raw_event(&event, "", format);
         bad_body["isBase64Encoded"] = json!(true);
         for unreadable in [bad_method, bad_body] {
-            let response = invoke(&admin.admin, unreadable, &event.request_id).await;
+            let response = invoke(&admin.frame::<AdminAdd>(), unreadable, &event.request_id).await;
             assert_eq!((response.status, response.body), (400, json!({ "message": "Bad Request" })), "{format:?}");
         }
     }
     for other in [json!({ "Records": [{ "body": "{}" }] }), json!({}), json!([]), json!("PUT /user/add-permissions")] {
-        let answer = lambda_entry::answer_event(&admin.admin, other, Context::default()).await;
+        let answer = lambda_entry::answer_event(&admin.frame::<AdminAdd>(), other, Context::default()).await;
         assert_eq!(answer, Err(NotApiGateway));
     }
     assert_eq!(admin.audit_count().await, 0);
@@ -311,10 +317,10 @@ async fn the_handlers_see_what_lambda_http_gave_them() {
     let event = org_grant().request_id("in-both");
     let mut json = raw_event(&event, "a=1", Format::V1);
     json["multiValueHeaders"]["x-repeat"] = json!(["1", "2"]);
-    let response = invoke(&env.org, json, "").await;
+    let response = invoke(&env.frame::<OrgAdd>(), json, "").await;
     assert_eq!(response.status, 200, "{response:?}");
     let records = env.audit_of(ORG_TARGET).await;
-    let request_id = records[0]["request_id"].as_s().unwrap();
+    let request_id = &records[0].request_id;
     assert_eq!(request_id, "apigw-in-both", "without Lambda's id, API Gateway's is the request id");
     assert_eq!(response.body, json!({ "user_uuid": ORG_TARGET, "permission_uuids": [P2, P1] }));
 }

@@ -8,9 +8,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use permissions_service::auth::api_token::token_hash;
 use serde_json::json;
 
-use crate::org_user_permissions::{EDIT_RIGHT, EDITOR, EDITOR_KEY, ORG_A, P1, TARGET, org_world};
+use crate::support::fixtures::admin::{self, admin_world};
+use crate::support::fixtures::org::{EDIT_RIGHT, EDITOR, EDITOR_KEY, ORG_A, P1, TARGET, org_world};
+use crate::support::{AdminAdd, OrgAdd};
 use crate::support::{CapturedLogs, Event, TestEnv, s, ss};
-use crate::user_add_permissions::{self as admin, admin_world};
 
 fn org_grant(key: &str) -> Event {
     Event::org(TARGET).token(key).json(&json!({ "permission_uuids": [P1] }))
@@ -31,7 +32,7 @@ async fn a_token_whose_user_id_could_not_be_a_key_is_an_invalid_token() {
         ("set-user-id", ss(&[EDITOR])),
     ] {
         put_token_item(&env, key, user_id).await;
-        let response = env.org_refuses(org_grant(key).http_api(), 401).await;
+        let response = env.refuses::<OrgAdd>(org_grant(key).http_api(), 401).await;
         assert_eq!(response.body, json!({ "detail": "Invalid token." }), "{key}");
     }
 }
@@ -52,11 +53,11 @@ async fn a_caller_whose_attributes_have_the_wrong_type_is_refused() {
         item.extend(attributes.into_iter().map(|(attribute, value)| (attribute.to_owned(), value)));
         env.put(&env.tables.users, item).await;
         env.put_token(name, &user_id, None).await;
-        let response = env.org_refuses(org_grant(name).http_api(), 403).await;
+        let response = env.refuses::<OrgAdd>(org_grant(name).http_api(), 403).await;
         assert_eq!(response.body["detail"], "You do not have permission to perform this action.", "{name}");
     }
     // The same caller, stored well, is allowed: the cases above fail for their types alone.
-    env.org_grants(org_grant(EDITOR_KEY).http_api()).await;
+    env.changes::<OrgAdd>(org_grant(EDITOR_KEY).http_api()).await;
 }
 
 #[tokio::test]
@@ -70,7 +71,7 @@ async fn an_admin_whose_role_has_the_wrong_type_is_forbidden() {
         env.put(&env.tables.users, item).await;
         let body = json!({ "payload": { "userId": admin::TARGET, "permissions": ["compass.reports"] } });
         let request = Event::admin().bearer(&admin::jwt_for(&caller)).json(&body);
-        let response = env.admin_refuses(request.http_api(), 403).await;
+        let response = env.refuses::<AdminAdd>(request.http_api(), 403).await;
         assert_eq!(response.body["error"]["code"], "FORBIDDEN");
     }
 }
@@ -87,7 +88,7 @@ async fn a_target_whose_permissions_are_not_a_set_is_left_alone_and_reported() {
     ]);
     env.put(&env.tables.users, item).await;
     let logs = CapturedLogs::start();
-    let response = env.org_refuses(org_grant(EDITOR_KEY).http_api(), 500).await;
+    let response = env.refuses::<OrgAdd>(org_grant(EDITOR_KEY).http_api(), 500).await;
     assert_eq!(response.body, json!({ "detail": "A server error occurred." }));
     assert!(
         logs.text().contains(&format!("user {TARGET}'s stored permissions are not a String Set")),

@@ -6,34 +6,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use permissions_service::auth::jwt::JwtVerifier;
 use serde_json::{Value, json};
 
+use crate::support::AdminAdd;
+use crate::support::fixtures::admin::*;
 use crate::support::{CapturedLogs, Event, JWT_SECRET, TableNames, TestEnv, now};
-
-// The seed document's example target.
-pub const TARGET: &str = "68bb46bb4db8c853599f1ebb";
-pub const ADMIN: &str = "64b000000000000000000001";
-pub const MEMBER: &str = "64b000000000000000000002";
-pub const BARE: &str = "64b000000000000000000003";
-pub const NOBODY: &str = "64b0000000000000000000ff";
-
-pub(crate) async fn admin_world() -> TestEnv {
-    seed(TestEnv::new().await).await
-}
-
-async fn seed(env: TestEnv) -> TestEnv {
-    env.put_user(ADMIN, None, Some("admin"), &[]).await;
-    env.put_user(MEMBER, None, Some("user"), &["compass.dashboard.overview"]).await;
-    env.put_user(TARGET, None, Some("user"), &["compass.users.*"]).await;
-    env.put_user(BARE, None, Some("user"), &[]).await;
-    env
-}
-
-pub fn jwt(claims: &Value) -> String {
-    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes())).unwrap()
-}
-
-pub fn jwt_for(sub: &str) -> String {
-    jwt(&json!({ "sub": sub, "exp": now() + 600 }))
-}
 
 fn grant(caller: &str, target: &str, permissions: &[&str]) -> Event {
     Event::admin()
@@ -50,7 +25,7 @@ async fn grants_the_seed_example() {
     let env = admin_world().await;
     let event =
         grant(ADMIN, TARGET, &["compass.dashboard.*", "compass.dashboard.overview", "compass.emailmeter.stats"]);
-    let response = env.admin_grants(event.http_api()).await;
+    let response = env.changes::<AdminAdd>(event.http_api()).await;
     assert_eq!(response.body, json!({ "message": "Successfully added permissions for this user.", "data": {} }));
     assert_eq!(
         env.permissions_of(TARGET).await.unwrap(),
@@ -58,10 +33,10 @@ async fn grants_the_seed_example() {
     );
     let records = env.audit_of(TARGET).await;
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0]["actor_id"].as_s().unwrap(), ADMIN);
-    assert_eq!(records[0]["endpoint"].as_s().unwrap(), "user-add-permissions");
-    assert_eq!(records[0]["request_id"].as_s().unwrap(), &event.request_id);
-    assert_eq!(records[0]["permissions"].as_ss().unwrap().len(), 3);
+    assert_eq!(records[0].actor_id, ADMIN);
+    assert_eq!(records[0].endpoint, "user-add-permissions");
+    assert_eq!(records[0].request_id, event.request_id);
+    assert_eq!(records[0].permissions.len(), 3);
 }
 
 #[tokio::test]
@@ -73,10 +48,10 @@ async fn a_grant_is_logged_as_changed_or_already_held_and_audited_either_way() {
     permissions.sort();
     let many: Vec<&str> = permissions.iter().map(String::as_str).collect();
     let logs = CapturedLogs::start();
-    env.admin_grants(grant(ADMIN, BARE, &many).http_api()).await;
-    env.admin_grants(grant(ADMIN, BARE, &many).http_api()).await;
+    env.changes::<AdminAdd>(grant(ADMIN, BARE, &many).http_api()).await;
+    env.changes::<AdminAdd>(grant(ADMIN, BARE, &many).http_api()).await;
     // One new among held ones is a change.
-    env.admin_grants(grant(ADMIN, BARE, &["compass.module000.*", "compass.zeta"]).http_api()).await;
+    env.changes::<AdminAdd>(grant(ADMIN, BARE, &["compass.module000.*", "compass.zeta"]).http_api()).await;
     let text = logs.text();
     let outcomes: Vec<&str> = text
         .lines()
@@ -92,16 +67,16 @@ async fn a_grant_is_logged_as_changed_or_already_held_and_audited_either_way() {
 #[tokio::test]
 async fn duplicates_are_a_noop_and_existing_permissions_are_kept() {
     let env = admin_world().await;
-    env.admin_grants(grant(ADMIN, TARGET, &["compass.users.*", "compass.users.*"]).http_api()).await;
+    env.changes::<AdminAdd>(grant(ADMIN, TARGET, &["compass.users.*", "compass.users.*"]).http_api()).await;
     assert_eq!(env.permissions_of(TARGET).await.unwrap(), ["compass.users.*"]);
-    env.admin_grants(grant(ADMIN, TARGET, &["compass.hubspot.*"]).http_api()).await;
+    env.changes::<AdminAdd>(grant(ADMIN, TARGET, &["compass.hubspot.*"]).http_api()).await;
     assert_eq!(env.permissions_of(TARGET).await.unwrap(), ["compass.hubspot.*", "compass.users.*"]);
 }
 
 #[tokio::test]
 async fn grants_to_a_user_without_a_permissions_attribute_and_stores_ids_lowercase() {
     let env = admin_world().await;
-    env.admin_grants(grant(ADMIN, &BARE.to_uppercase(), &["compass.departments.*"]).http_api()).await;
+    env.changes::<AdminAdd>(grant(ADMIN, &BARE.to_uppercase(), &["compass.departments.*"]).http_api()).await;
     assert_eq!(env.permissions_of(BARE).await.unwrap(), ["compass.departments.*"]);
 }
 
@@ -111,14 +86,14 @@ async fn an_admin_may_grant_to_itself_and_bearer_is_case_insensitive() {
     let request = Event::admin()
         .header("authorization", &format!("bearer {}", jwt_for(ADMIN)))
         .json(&json!({ "payload": { "userId": ADMIN, "permissions": ["compass.users.*"] } }));
-    env.admin_grants(request.http_api()).await;
+    env.changes::<AdminAdd>(request.http_api()).await;
     assert_eq!(env.permissions_of(ADMIN).await.unwrap(), ["compass.users.*"]);
 }
 
 #[tokio::test]
 async fn rest_api_events_are_served_too() {
     let env = admin_world().await;
-    env.admin_grants(grant(ADMIN, TARGET, &["compass.hubspot.*"]).rest_api()).await;
+    env.changes::<AdminAdd>(grant(ADMIN, TARGET, &["compass.hubspot.*"]).rest_api()).await;
 }
 
 #[tokio::test]
@@ -147,7 +122,7 @@ async fn invalid_requests_are_validation_errors_and_write_nothing() {
     ];
     for body in bodies {
         let request = Event::admin().bearer(&jwt_for(ADMIN)).json(&body);
-        let response = env.admin_refuses(request.http_api(), 400).await;
+        let response = env.refuses::<AdminAdd>(request.http_api(), 400).await;
         assert!(error("VALIDATION_ERROR")(&response.body), "for {body}: {:?}", response.body);
     }
     let base = Event::admin().bearer(&jwt_for(ADMIN));
@@ -157,7 +132,7 @@ async fn invalid_requests_are_validation_errors_and_write_nothing() {
         base.clone().body(&json!({ "payload": { "userId": TARGET, "permissions": ["compass.a"] } }).to_string()),
         base.clone().header("content-type", "application/json"),
     ] {
-        let response = env.admin_refuses(request.http_api(), 400).await;
+        let response = env.refuses::<AdminAdd>(request.http_api(), 400).await;
         assert!(error("VALIDATION_ERROR")(&response.body), "{:?}", response.body);
     }
 }
@@ -166,7 +141,7 @@ async fn invalid_requests_are_validation_errors_and_write_nothing() {
 async fn a_validation_error_names_the_field() {
     let env = admin_world().await;
     let body = json!({ "payload": { "userId": TARGET, "permissions": ["compass.ok", "bad"] } });
-    let response = env.admin_refuses(Event::admin().bearer(&jwt_for(ADMIN)).json(&body).http_api(), 400).await;
+    let response = env.refuses::<AdminAdd>(Event::admin().bearer(&jwt_for(ADMIN)).json(&body).http_api(), 400).await;
     let message = response.body["error"]["message"].as_str().unwrap();
     assert!(message.contains("payload.permissions[1]"), "{message}");
 }
@@ -200,7 +175,7 @@ async fn bad_tokens_get_401_with_a_bearer_challenge() {
     ];
     let body = json!({ "payload": { "userId": TARGET, "permissions": ["compass.users.*"] } });
     for (name, token) in tokens {
-        let response = env.admin_refuses(Event::admin().bearer(&token).json(&body).http_api(), 401).await;
+        let response = env.refuses::<AdminAdd>(Event::admin().bearer(&token).json(&body).http_api(), 401).await;
         assert!(error("UNAUTHORIZED")(&response.body), "{name}: {:?}", response.body);
         assert_eq!(response.headers["www-authenticate"], "Bearer", "{name}");
     }
@@ -209,7 +184,7 @@ async fn bad_tokens_get_401_with_a_bearer_challenge() {
         if !header.is_empty() {
             event = event.header("authorization", header);
         }
-        let response = env.admin_refuses(event.http_api(), 401).await;
+        let response = env.refuses::<AdminAdd>(event.http_api(), 401).await;
         assert!(error("UNAUTHORIZED")(&response.body), "{header}: {:?}", response.body);
     }
 }
@@ -226,10 +201,10 @@ async fn issuer_and_audience_are_checked_when_configured() {
         json!({ "sub": ADMIN, "exp": exp, "iss": "evil", "aud": "permissions" }),
         json!({ "sub": ADMIN, "exp": exp, "iss": "auth.example", "aud": "other" }),
     ] {
-        env.admin_refuses(Event::admin().bearer(&jwt(&claims)).json(&body).http_api(), 401).await;
+        env.refuses::<AdminAdd>(Event::admin().bearer(&jwt(&claims)).json(&body).http_api(), 401).await;
     }
     let good = json!({ "sub": ADMIN, "exp": exp, "iss": "auth.example", "aud": ["other", "permissions"] });
-    env.admin_grants(Event::admin().bearer(&jwt(&good)).json(&body).http_api()).await;
+    env.changes::<AdminAdd>(Event::admin().bearer(&jwt(&good)).json(&body).http_api()).await;
 }
 
 #[tokio::test]
@@ -237,21 +212,21 @@ async fn an_audience_claim_is_accepted_when_none_is_configured() {
     let env = admin_world().await;
     let token = jwt(&json!({ "sub": ADMIN, "exp": now() + 600, "aud": "anything" }));
     let body = json!({ "payload": { "userId": TARGET, "permissions": ["compass.users.*"] } });
-    env.admin_grants(Event::admin().bearer(&token).json(&body).http_api()).await;
+    env.changes::<AdminAdd>(Event::admin().bearer(&token).json(&body).http_api()).await;
 }
 
 #[tokio::test]
 async fn non_admins_get_403_and_a_demoted_admin_is_stopped_at_once() {
     let env = admin_world().await;
-    let response = env.admin_refuses(grant(MEMBER, TARGET, &["compass.users.*"]).http_api(), 403).await;
+    let response = env.refuses::<AdminAdd>(grant(MEMBER, TARGET, &["compass.users.*"]).http_api(), 403).await;
     assert!(error("FORBIDDEN")(&response.body));
     // A non-admin cannot make itself admin or grant to itself either.
-    env.admin_refuses(grant(MEMBER, MEMBER, &["compass.users.*"]).http_api(), 403).await;
+    env.refuses::<AdminAdd>(grant(MEMBER, MEMBER, &["compass.users.*"]).http_api(), 403).await;
 
-    env.admin_grants(grant(ADMIN, TARGET, &["compass.hubspot.*"]).http_api()).await;
+    env.changes::<AdminAdd>(grant(ADMIN, TARGET, &["compass.hubspot.*"]).http_api()).await;
     env.put_user(ADMIN, None, Some("user"), &[]).await;
-    env.admin_refuses(grant(ADMIN, TARGET, &["compass.dashboard.*"]).http_api(), 403).await;
-    env.admin_refuses(grant(ADMIN, ADMIN, &["compass.dashboard.*"]).http_api(), 403).await;
+    env.refuses::<AdminAdd>(grant(ADMIN, TARGET, &["compass.dashboard.*"]).http_api(), 403).await;
+    env.refuses::<AdminAdd>(grant(ADMIN, ADMIN, &["compass.dashboard.*"]).http_api(), 403).await;
 }
 
 #[tokio::test]
@@ -260,14 +235,14 @@ async fn a_deleted_admin_is_401_even_when_granting_to_itself() {
     let token = jwt_for(ADMIN);
     env.delete_user(ADMIN).await;
     let body = json!({ "payload": { "userId": ADMIN, "permissions": ["compass.users.*"] } });
-    env.admin_refuses(Event::admin().bearer(&token).json(&body).http_api(), 401).await;
+    env.refuses::<AdminAdd>(Event::admin().bearer(&token).json(&body).http_api(), 401).await;
     assert!(env.user(ADMIN).await.is_none(), "a self-grant must not recreate a deleted caller");
 }
 
 #[tokio::test]
 async fn a_missing_target_is_404_and_is_not_created() {
     let env = admin_world().await;
-    let response = env.admin_refuses(grant(ADMIN, NOBODY, &["compass.users.*"]).http_api(), 404).await;
+    let response = env.refuses::<AdminAdd>(grant(ADMIN, NOBODY, &["compass.users.*"]).http_api(), 404).await;
     assert!(error("USER_NOT_FOUND")(&response.body));
     assert!(env.user(NOBODY).await.is_none());
 }
@@ -277,7 +252,7 @@ async fn bodies_over_64_kib_get_413_before_authentication() {
     let env = admin_world().await;
     let huge = "x".repeat(64 * 1024 + 1);
     let request = Event::admin().header("content-type", "application/json").body(&huge);
-    let response = env.admin_refuses(request.http_api(), 413).await;
+    let response = env.refuses::<AdminAdd>(request.http_api(), 413).await;
     assert!(error("PAYLOAD_TOO_LARGE")(&response.body));
 }
 
@@ -285,12 +260,12 @@ async fn bodies_over_64_kib_get_413_before_authentication() {
 async fn checks_run_in_the_contract_order() {
     let env = admin_world().await;
     let bad_body = json!({ "payload": { "userId": "nope", "permissions": [] } });
-    env.admin_refuses(Event::admin().json(&bad_body).http_api(), 401).await;
-    env.admin_refuses(Event::admin().bearer(&jwt_for(NOBODY)).json(&bad_body).http_api(), 401).await;
-    env.admin_refuses(Event::admin().bearer(&jwt_for(MEMBER)).json(&bad_body).http_api(), 400).await;
+    env.refuses::<AdminAdd>(Event::admin().json(&bad_body).http_api(), 401).await;
+    env.refuses::<AdminAdd>(Event::admin().bearer(&jwt_for(NOBODY)).json(&bad_body).http_api(), 401).await;
+    env.refuses::<AdminAdd>(Event::admin().bearer(&jwt_for(MEMBER)).json(&bad_body).http_api(), 400).await;
     // A non-admin asking for a missing target learns nothing about it.
-    env.admin_refuses(grant(MEMBER, NOBODY, &["compass.users.*"]).http_api(), 403).await;
-    env.admin_refuses(grant(NOBODY, NOBODY, &["compass.users.*"]).http_api(), 401).await;
+    env.refuses::<AdminAdd>(grant(MEMBER, NOBODY, &["compass.users.*"]).http_api(), 403).await;
+    env.refuses::<AdminAdd>(grant(NOBODY, NOBODY, &["compass.users.*"]).http_api(), 401).await;
 }
 
 #[tokio::test]
@@ -300,7 +275,7 @@ async fn unknown_routes_and_methods_answer_like_api_gateway() {
         grant(ADMIN, TARGET, &["compass.a"]).method("POST"),
         grant(ADMIN, TARGET, &["compass.a"]).path("/user/remove-permissions"),
     ] {
-        assert_eq!(env.admin_refuses(event.http_api(), 404).await.body, json!({ "message": "Not Found" }));
+        assert_eq!(env.refuses::<AdminAdd>(event.http_api(), 404).await.body, json!({ "message": "Not Found" }));
     }
 }
 
@@ -313,7 +288,7 @@ async fn a_backend_failure_is_a_500_logged_with_the_request_id_and_no_token() {
     let logs = CapturedLogs::start();
     let event = grant(ADMIN, TARGET, &["compass.users.*"]);
     let before = healthy.snapshot().await;
-    let response = broken.call_admin(event.http_api()).await;
+    let response = broken.call::<AdminAdd>(event.http_api()).await;
     assert_eq!(response.status, 500);
     assert_eq!(response.body, json!({ "error": { "code": "SERVER_ERROR", "message": "Internal server error" } }));
     assert_eq!(healthy.snapshot().await, before);

@@ -11,6 +11,8 @@ use permissions_service::lambda_entry;
 use permissions_service::local::demo;
 use serde_json::{Value, json};
 
+use crate::support::AdminAdd;
+use crate::support::OrgAdd;
 use crate::support::{Event, TestEnv};
 
 const ORG_DIR: &str = "org-user-permissions";
@@ -202,8 +204,8 @@ async fn every_sample_event_gets_the_status_its_name_declares() {
         let mut context = lambda_http::Context::default();
         context.request_id = format!("sample-{name}");
         let reply = match dir {
-            ORG_DIR => lambda_entry::answer_event(&env.org, event, context).await,
-            _ => lambda_entry::answer_event(&env.admin, event, context).await,
+            ORG_DIR => lambda_entry::answer_event(&env.frame::<OrgAdd>(), event, context).await,
+            _ => lambda_entry::answer_event(&env.frame::<AdminAdd>(), event, context).await,
         };
         let reply = reply.expect("an API Gateway event");
         let declared: u16 = name[..3].parse().unwrap();

@@ -9,7 +9,6 @@ use permissions_service::local::demo;
 use serde_json::json;
 
 use crate::local_api::{Answer, send, start};
-use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::support::TestEnv;
 
@@ -97,15 +96,8 @@ async fn assert_all_landed(env: &TestEnv, answers: &[(String, Answer)], expected
         let held: BTreeSet<String> = env.permissions_of(&target).await.unwrap().into_iter().collect();
         assert_eq!(held, permissions, "{target} holds exactly the union");
 
-        let audited: BTreeSet<String> = env
-            .audit_of(&target)
-            .await
-            .iter()
-            .map(|record| match record.get("request_id") {
-                Some(AttributeValue::S(id)) => id.clone(),
-                other => panic!("audit record without a request id: {other:?}"),
-            })
-            .collect();
+        let audited: BTreeSet<String> =
+            env.audit_of(&target).await.iter().map(|record| record.request_id.clone()).collect();
         let answered: BTreeSet<String> =
             answers.iter().filter(|(to, _)| *to == target).map(|(_, answer)| request_id(answer)).collect();
         assert_eq!(audited.len(), env.audit_of(&target).await.len(), "one record per request id");

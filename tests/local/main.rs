@@ -1,7 +1,7 @@
 //! The local run: `template.yaml` as the one source of the tables, the sample events in
 //! `events/`, and `local-api` over real HTTP, all on DynamoDB Local with the demo data.
 
-#[path = "../endpoints/support.rs"]
+#[path = "../support/mod.rs"]
 mod support;
 
 mod events;

@@ -1,4 +1,4 @@
-//! Every way the org endpoint can refuse a request, and the one place each becomes an HTTP
+//! Every way an org endpoint can refuse a request, and the one place each becomes an HTTP
 //! response in Django REST Framework's shapes (`{"detail": ...}` and `{"<field>": [...]}`).
 
 use std::collections::BTreeMap;
@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
-use crate::body::MAX_BODY_BYTES;
-use crate::endpoint::Refusal;
-use crate::response::{json_response, with_challenge, with_retry_after};
-use crate::routing;
+use crate::frame::body::MAX_BODY_BYTES;
+use crate::frame::response::{json_response, with_challenge, with_retry_after};
+use crate::frame::{Common, Refusal, routes};
 use crate::store::StoreError;
 
 /// Field name -> messages, the shape DRF gives validation errors.
@@ -17,8 +16,7 @@ pub type FieldErrors = BTreeMap<&'static str, Vec<String>>;
 
 #[derive(Debug)]
 pub enum OrgError {
-    RouteNotFound,
-    PayloadTooLarge,
+    Common(Common),
     CredentialsNotProvided,
     InvalidToken,
     UnsupportedMediaType(String),
@@ -28,34 +26,35 @@ pub enum OrgError {
     InvalidFields(FieldErrors),
     PermissionDenied,
     NotFound,
-    Throttled(StoreError),
-    Backend(StoreError),
+}
+
+impl From<Common> for OrgError {
+    fn from(common: Common) -> Self {
+        OrgError::Common(common)
+    }
 }
 
 impl From<StoreError> for OrgError {
     fn from(error: StoreError) -> Self {
-        if error.is_throttling() { OrgError::Throttled(error) } else { OrgError::Backend(error) }
+        OrgError::Common(error.into())
     }
 }
 
 impl Refusal for OrgError {
     fn status(&self) -> u16 {
         match self {
-            OrgError::RouteNotFound | OrgError::NotFound => 404,
-            OrgError::PayloadTooLarge => 413,
+            OrgError::Common(common) => common.status(),
+            OrgError::NotFound => 404,
             OrgError::CredentialsNotProvided | OrgError::InvalidToken => 401,
             OrgError::UnsupportedMediaType(_) => 415,
             OrgError::MalformedJson(_) | OrgError::NotAnObject(_) | OrgError::InvalidFields(_) => 400,
             OrgError::PermissionDenied => 403,
-            OrgError::Throttled(_) => 503,
-            OrgError::Backend(_) => 500,
         }
     }
 
     fn outcome(&self) -> &'static str {
         match self {
-            OrgError::RouteNotFound => "route_not_found",
-            OrgError::PayloadTooLarge => "payload_too_large",
+            OrgError::Common(common) => common.outcome(),
             OrgError::CredentialsNotProvided => "credentials_not_provided",
             OrgError::InvalidToken => "invalid_token",
             OrgError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -64,14 +63,12 @@ impl Refusal for OrgError {
             OrgError::InvalidFields(_) => "invalid_fields",
             OrgError::PermissionDenied => "permission_denied",
             OrgError::NotFound => "not_found",
-            OrgError::Throttled(_) => "throttled",
-            OrgError::Backend(_) => "backend_failure",
         }
     }
 
     fn backend_failure(&self) -> Option<&StoreError> {
         match self {
-            OrgError::Throttled(failure) | OrgError::Backend(failure) => Some(failure),
+            OrgError::Common(common) => common.backend_failure(),
             _ => None,
         }
     }
@@ -80,8 +77,14 @@ impl Refusal for OrgError {
         let status = self.status();
         let detail = |text: &str| json_response(status, &json!({ "detail": text }));
         match self {
-            OrgError::RouteNotFound => routing::not_found(),
-            OrgError::PayloadTooLarge => detail(&format!("Request body must not exceed {MAX_BODY_BYTES} bytes.")),
+            OrgError::Common(Common::RouteNotFound) => routes::not_found(),
+            OrgError::Common(Common::PayloadTooLarge) => {
+                detail(&format!("Request body must not exceed {MAX_BODY_BYTES} bytes."))
+            }
+            OrgError::Common(Common::Throttled(_)) => {
+                with_retry_after(detail("Service temporarily unavailable, try again later."))
+            }
+            OrgError::Common(Common::Backend(_)) => detail("A server error occurred."),
             OrgError::CredentialsNotProvided => {
                 with_challenge(detail("Authentication credentials were not provided."), "Token")
             }
@@ -97,8 +100,6 @@ impl Refusal for OrgError {
             OrgError::InvalidFields(fields) => json_response(status, fields),
             OrgError::PermissionDenied => detail("You do not have permission to perform this action."),
             OrgError::NotFound => detail("Not found."),
-            OrgError::Throttled(_) => with_retry_after(detail("Service temporarily unavailable, try again later.")),
-            OrgError::Backend(_) => detail("A server error occurred."),
         }
     }
 }

@@ -11,6 +11,10 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
 
+use super::metrics::Activity;
+use crate::store::StoreError;
+use crate::store::change::Action;
+
 /// Like lambda_http's default subscriber (Lambda's `AWS_LAMBDA_LOG_FORMAT=JSON` and
 /// `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO), with two differences: lambda_runtime's
 /// TRACE events are dropped whatever the level, because they print each raw event with its
@@ -41,6 +45,7 @@ fn is_raw_event_dump(target: &str, level: Level) -> bool {
 #[derive(Debug)]
 pub struct Completed<'a> {
     pub endpoint: &'static str,
+    pub activity: Activity,
     pub request_id: &'a str,
     /// X-Ray's trace id (the header's `Root`), when Lambda or the caller passed one.
     pub trace_id: Option<&'a str>,
@@ -49,32 +54,45 @@ pub struct Completed<'a> {
     pub latency: Duration,
     /// Of `latency`, the time spent waiting on DynamoDB.
     pub dynamodb: Duration,
-    pub grant: Option<&'a GrantSummary>,
+    pub change: Option<&'a ChangeSummary>,
 }
 
-/// A grant that landed, for its audit log line.
+/// A change that landed, for its audit log line.
 #[derive(Debug, Clone)]
-pub struct GrantSummary {
+pub struct ChangeSummary {
+    pub action: Action,
     pub actor: String,
     pub target: String,
     /// As stored: normalised and deduplicated.
     pub permissions: Vec<String>,
-    /// False when the target already held every one of them.
+    /// False when nothing needed changing (a grant's target held them all, a revoke's none).
     pub changed: bool,
+}
+
+impl ChangeSummary {
+    /// The request line's outcome.
+    pub fn outcome(&self) -> &'static str {
+        match (self.action, self.changed) {
+            (Action::Grant, true) => "granted",
+            (Action::Grant, false) => "already_held",
+            (Action::Revoke, true) => "revoked",
+            (Action::Revoke, false) => "not_held",
+        }
+    }
 }
 
 fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The request's line; a grant also gets an audit line (`log_type` = `audit`) that a log
+/// The request's line; a change also gets an audit line (`log_type` = `audit`) that a log
 /// subscription or metric filter can select on its own.
 pub fn completed(request: &Completed<'_>) {
     let Completed { endpoint, request_id, status, outcome, .. } = *request;
     let trace_id = request.trace_id.unwrap_or("-");
     let (latency_us, dynamodb_us) = (micros(request.latency), micros(request.dynamodb));
-    if let Some(grant) = request.grant {
-        let (target, permissions_requested) = (grant.target.as_str(), grant.permissions.len());
+    if let Some(change) = request.change {
+        let (target, permissions_requested) = (change.target.as_str(), change.permissions.len());
         tracing::info!(
             request_id,
             trace_id,
@@ -87,17 +105,32 @@ pub fn completed(request: &Completed<'_>) {
             permissions_requested,
             "request completed"
         );
-        tracing::info!(
-            log_type = "audit",
-            request_id,
-            trace_id,
-            endpoint,
-            actor = grant.actor.as_str(),
-            target,
-            permissions = grant.permissions.join(",").as_str(),
-            changed = grant.changed,
-            "permissions granted"
-        );
+        let (actor, permissions, changed) = (change.actor.as_str(), change.permissions.join(","), change.changed);
+        let permissions = permissions.as_str();
+        match change.action {
+            Action::Grant => tracing::info!(
+                log_type = "audit",
+                request_id,
+                trace_id,
+                endpoint,
+                actor,
+                target,
+                permissions,
+                changed,
+                "permissions granted"
+            ),
+            Action::Revoke => tracing::info!(
+                log_type = "audit",
+                request_id,
+                trace_id,
+                endpoint,
+                actor,
+                target,
+                permissions,
+                changed,
+                "permissions revoked"
+            ),
+        }
     } else if status >= 500 {
         tracing::error!(request_id, trace_id, endpoint, status, outcome, latency_us, dynamodb_us, "request failed");
     } else {
@@ -106,7 +139,7 @@ pub fn completed(request: &Completed<'_>) {
 }
 
 /// A backend failure, with its detail, tied to the request by its id.
-pub fn backend_failure(endpoint: &'static str, request_id: &str, error: &crate::store::StoreError) {
+pub fn backend_failure(endpoint: &'static str, request_id: &str, error: &StoreError) {
     tracing::error!(request_id, endpoint, error = %error, "backend failure");
 }
 
@@ -118,6 +151,6 @@ mod tests {
     fn only_lambda_runtime_trace_is_dropped() {
         assert!(is_raw_event_dump("lambda_runtime::layers::api_response", Level::TRACE));
         assert!(!is_raw_event_dump("lambda_runtime::runtime", Level::DEBUG));
-        assert!(!is_raw_event_dump("permissions_service::request_log", Level::TRACE));
+        assert!(!is_raw_event_dump("permissions_service::telemetry::log", Level::TRACE));
     }
 }

@@ -1,25 +1,22 @@
-//! Parsing and validating the admin endpoint's body:
+//! The admin API's write request, shared by add and remove:
 //! `{"payload": {"userId": "<ObjectId>", "permissions": ["compass.<module>[.<action>|.*]", ...]}}`.
 
 use serde_json::Value;
 
 use super::errors::AdminError;
-use crate::body::ContentType;
+use crate::domain::{CompassPermission, MAX_NAME_CHARS, ObjectId, PermissionSet};
+use crate::frame::body::ContentType;
 
 /// Items accepted in `payload.permissions`, counted as sent (before deduplication).
-pub const MAX_PERMISSIONS: usize = 100;
-/// Longest module or action name.
-pub const MAX_NAME_CHARS: usize = 64;
+pub const MAX_PERMISSIONS: usize = PermissionSet::MAX;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminGrantRequest {
-    /// Lowercase 24-hex-digit ObjectId.
-    pub user_id: String,
-    /// Deduplicated and sorted.
-    pub permissions: Vec<String>,
+pub struct AdminChangeRequest {
+    pub user_id: ObjectId,
+    pub permissions: PermissionSet,
 }
 
-pub fn parse(content_type: &ContentType, body: &[u8]) -> Result<AdminGrantRequest, AdminError> {
+pub fn parse(content_type: &ContentType, body: &[u8]) -> Result<AdminChangeRequest, AdminError> {
     let invalid = |message: &str| AdminError::Validation(message.to_owned());
     if *content_type != ContentType::Json {
         return Err(invalid("Content-Type must be application/json."));
@@ -38,14 +35,16 @@ pub fn parse(content_type: &ContentType, body: &[u8]) -> Result<AdminGrantReques
 
     let mut problems = Vec::new();
     let user_id = match payload.get("userId") {
-        Some(Value::String(id)) if is_object_id(id) => Some(id.to_ascii_lowercase()),
         None => {
             problems.push("payload.userId is required.".to_owned());
             None
         }
-        Some(_) => {
-            problems.push("payload.userId must be a MongoDB ObjectId (24 hexadecimal characters).".to_owned());
-            None
+        Some(value) => {
+            let id = value.as_str().and_then(ObjectId::parse);
+            if id.is_none() {
+                problems.push("payload.userId must be a MongoDB ObjectId (24 hexadecimal characters).".to_owned());
+            }
+            id
         }
     };
     let permissions = match permissions(payload.get("permissions")) {
@@ -56,26 +55,27 @@ pub fn parse(content_type: &ContentType, body: &[u8]) -> Result<AdminGrantReques
         }
     };
     match (user_id, permissions) {
-        (Some(user_id), Some(permissions)) if problems.is_empty() => Ok(AdminGrantRequest { user_id, permissions }),
+        (Some(user_id), Some(permissions)) if problems.is_empty() => Ok(AdminChangeRequest { user_id, permissions }),
         _ => Err(AdminError::Validation(problems.join(" "))),
     }
 }
 
-fn permissions(value: Option<&Value>) -> Result<Vec<String>, Vec<String>> {
+fn permissions(value: Option<&Value>) -> Result<PermissionSet, Vec<String>> {
+    let too_many_or_none = || vec![format!("payload.permissions must hold 1 to {MAX_PERMISSIONS} items.")];
     let items = match value {
         None => return Err(vec!["payload.permissions is required.".to_owned()]),
         Some(Value::Array(items)) => items,
         Some(_) => return Err(vec!["payload.permissions must be an array of strings.".to_owned()]),
     };
     if items.is_empty() || items.len() > MAX_PERMISSIONS {
-        return Err(vec![format!("payload.permissions must hold 1 to {MAX_PERMISSIONS} items.")]);
+        return Err(too_many_or_none());
     }
     let mut permissions = Vec::with_capacity(items.len());
     let mut problems = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        match item {
-            Value::String(permission) if is_permission(permission) => permissions.push(permission.clone()),
-            _ => problems.push(format!(
+        match item.as_str().and_then(CompassPermission::parse) {
+            Some(permission) => permissions.push(permission),
+            None => problems.push(format!(
                 "payload.permissions[{index}] must be compass.<module>, compass.<module>.<action> or \
                  compass.<module>.*, with names of [a-z][a-z0-9_-]* up to {MAX_NAME_CHARS} characters."
             )),
@@ -84,40 +84,14 @@ fn permissions(value: Option<&Value>) -> Result<Vec<String>, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    permissions.sort_unstable();
-    permissions.dedup();
-    Ok(permissions)
-}
-
-/// A MongoDB ObjectId: exactly 24 hex digits, any case.
-pub fn is_object_id(text: &str) -> bool {
-    text.len() == 24 && text.bytes().all(|byte| byte.is_ascii_hexdigit())
-}
-
-/// `compass.<module>`, `compass.<module>.<action>` or `compass.<module>.*`.
-pub fn is_permission(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix("compass.") else { return false };
-    let mut parts = rest.split('.');
-    let module_ok = parts.next().is_some_and(is_name);
-    let action_ok = match parts.next() {
-        None => true,
-        Some(action) => action == "*" || is_name(action),
-    };
-    module_ok && action_ok && parts.next().is_none()
-}
-
-fn is_name(text: &str) -> bool {
-    let mut bytes = text.bytes();
-    text.len() <= MAX_NAME_CHARS
-        && bytes.next().is_some_and(|first| first.is_ascii_lowercase())
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    PermissionSet::new(permissions).ok_or_else(too_many_or_none)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn message(result: Result<AdminGrantRequest, AdminError>) -> String {
+    fn message(result: Result<AdminChangeRequest, AdminError>) -> String {
         match result {
             Err(AdminError::Validation(message)) => message,
             other => panic!("expected a validation error, got {other:?}"),
@@ -125,45 +99,11 @@ mod tests {
     }
 
     #[test]
-    fn permission_grammar() {
-        for good in ["compass.dashboard", "compass.dashboard.*", "compass.email-meter.stats_v2", "compass.a"] {
-            assert!(is_permission(good), "{good}");
-        }
-        let long = format!("compass.{}", "a".repeat(MAX_NAME_CHARS + 1));
-        for bad in [
-            "compass",
-            "compass.",
-            "compass..x",
-            "Compass.dashboard",
-            "compass.Dashboard",
-            "compass.1dash",
-            "compass.dash.*.x",
-            "compass.dash.view.more",
-            "compass.*",
-            "other.dash",
-            "compass.dash.",
-            "compass.dash.v w",
-            long.as_str(),
-        ] {
-            assert!(!is_permission(bad), "{bad}");
-        }
-        assert!(is_permission(&format!("compass.{}", "a".repeat(MAX_NAME_CHARS))));
-    }
-
-    #[test]
-    fn object_ids_are_24_hex_digits_in_any_case() {
-        assert!(is_object_id("68bb46bb4db8c853599f1ebb"));
-        assert!(is_object_id("68BB46BB4DB8C853599F1EBB"));
-        assert!(!is_object_id("68bb46bb4db8c853599f1eb"));
-        assert!(!is_object_id("68bb46bb4db8c853599f1ebg"));
-    }
-
-    #[test]
     fn normalises_the_request() {
         let body = br#"{"payload": {"userId": "68BB46BB4DB8C853599F1EBB", "permissions": ["compass.b", "compass.a.*", "compass.b"]}}"#;
         let request = parse(&ContentType::Json, body).unwrap();
-        assert_eq!(request.user_id, "68bb46bb4db8c853599f1ebb");
-        assert_eq!(request.permissions, ["compass.a.*", "compass.b"]);
+        assert_eq!(request.user_id.as_str(), "68bb46bb4db8c853599f1ebb");
+        assert_eq!(request.permissions.as_slice(), ["compass.a.*", "compass.b"]);
     }
 
     #[test]
@@ -188,6 +128,7 @@ mod properties {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::{is_compass_permission, is_object_id};
 
     fn permission() -> impl Strategy<Value = String> {
         "compass\\.[a-z][a-z0-9_-]{0,63}(\\.([a-z][a-z0-9_-]{0,63}|\\*))?"
@@ -231,11 +172,11 @@ mod properties {
             ],
         ) {
             if let Ok(request) = parse(&ContentType::Json, &body) {
-                prop_assert!(is_object_id(&request.user_id));
-                prop_assert!(!request.user_id.bytes().any(|byte| byte.is_ascii_uppercase()));
+                prop_assert!(is_object_id(request.user_id.as_str()));
+                prop_assert!(!request.user_id.as_str().bytes().any(|byte| byte.is_ascii_uppercase()));
                 prop_assert!((1..=MAX_PERMISSIONS).contains(&request.permissions.len()));
-                prop_assert!(request.permissions.iter().all(|permission| is_permission(permission)));
-                prop_assert!(request.permissions.windows(2).all(|pair| pair[0] < pair[1]), "sorted, unique");
+                prop_assert!(request.permissions.iter().all(is_compass_permission));
+                prop_assert!(request.permissions.as_slice().windows(2).all(|pair| pair[0] < pair[1]), "sorted, unique");
             }
         }
 
@@ -246,16 +187,16 @@ mod properties {
         ) {
             let body = json!({ "payload": { "userId": user_id, "permissions": permissions } }).to_string();
             let request = parse(&ContentType::Json, body.as_bytes()).unwrap();
-            prop_assert_eq!(request.user_id, user_id.to_ascii_lowercase());
+            prop_assert_eq!(request.user_id.as_str(), user_id.to_ascii_lowercase());
             let expected: BTreeSet<String> = permissions.into_iter().collect();
-            prop_assert_eq!(request.permissions, expected.into_iter().collect::<Vec<_>>());
+            prop_assert_eq!(request.permissions.into_vec(), expected.into_iter().collect::<Vec<_>>());
         }
 
         #[test]
         fn a_bad_permission_is_named_by_its_index(
             permissions in prop::collection::vec(permission(), 1..50),
             position in any::<prop::sample::Index>(),
-            bad in json_value().prop_filter("not a permission", |value| !value.as_str().is_some_and(is_permission)),
+            bad in json_value().prop_filter("not a permission", |value| !value.as_str().is_some_and(is_compass_permission)),
         ) {
             let mut items: Vec<Value> = permissions.into_iter().map(Value::from).collect();
             let index = position.index(items.len() + 1);

@@ -9,24 +9,47 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::log::Completed;
 use crate::config::optional;
-use crate::request_log::Completed;
+use crate::store::change::Action;
 
 /// The namespace when `METRICS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "PermissionsService";
 
-/// The metrics every request line declares, in its order, with their units.
-pub const METRICS: [(&str, &str); 9] = [
-    ("Requests", "Count"),
-    ("Grants", "Count"),
-    ("NoOpGrants", "Count"),
-    ("ClientErrors", "Count"),
-    ("ServerErrors", "Count"),
-    ("Throttled", "Count"),
-    ("Latency", "Milliseconds"),
-    ("DynamoDBLatency", "Milliseconds"),
-    ("ColdStart", "Count"),
-];
+/// What an endpoint does, and so which counters its metrics line carries beyond every
+/// endpoint's: a change endpoint counts its changes and its no-ops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Change(Action),
+    Read,
+}
+
+impl Activity {
+    /// The names of the counters of changes that changed something and of no-ops.
+    pub fn counters(self) -> Option<[&'static str; 2]> {
+        match self {
+            Activity::Change(Action::Grant) => Some(["Grants", "NoOpGrants"]),
+            Activity::Change(Action::Revoke) => Some(["Revokes", "NoOpRevokes"]),
+            Activity::Read => None,
+        }
+    }
+}
+
+/// The metrics every request line declares, in its order, with their units; an endpoint's own
+/// counters ([`Activity::counters`]) follow `Requests`.
+pub fn declared(activity: Activity) -> Vec<(&'static str, &'static str)> {
+    let mut metrics = vec![("Requests", "Count")];
+    metrics.extend(activity.counters().into_iter().flatten().map(|name| (name, "Count")));
+    metrics.extend([
+        ("ClientErrors", "Count"),
+        ("ServerErrors", "Count"),
+        ("Throttled", "Count"),
+        ("Latency", "Milliseconds"),
+        ("DynamoDBLatency", "Milliseconds"),
+        ("ColdStart", "Count"),
+    ]);
+    metrics
+}
 
 /// Where a process's metrics go: stdout in the Lambda functions and local-api, nowhere in
 /// tests that drive the handlers directly.
@@ -65,10 +88,8 @@ struct EmfLine<'a> {
     endpoint: &'static str,
     #[serde(rename = "Requests")]
     requests: u8,
-    #[serde(rename = "Grants")]
-    grants: u8,
-    #[serde(rename = "NoOpGrants")]
-    no_op_grants: u8,
+    #[serde(flatten)]
+    changes: Counters,
     #[serde(rename = "ClientErrors")]
     client_errors: u8,
     #[serde(rename = "ServerErrors")]
@@ -86,6 +107,22 @@ struct EmfLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     trace_id: Option<&'a str>,
     status: u16,
+}
+
+/// An endpoint's own counters, in its order: `[changed, no-op]` under their names.
+struct Counters(Option<([&'static str; 2], [u8; 2])>);
+
+impl Serialize for Counters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some((names, values)) = &self.0 {
+            for (name, value) in names.iter().zip(values) {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -120,13 +157,15 @@ pub fn emf_line(namespace: &str, request: &Completed<'_>, cold_start: bool, now:
             cloudwatch_metrics: [Directive {
                 namespace,
                 dimensions: [["Endpoint"]],
-                metrics: METRICS.iter().map(|&(name, unit)| Metric { name, unit }).collect(),
+                metrics: declared(request.activity).into_iter().map(|(name, unit)| Metric { name, unit }).collect(),
             }],
         },
         endpoint: request.endpoint,
         requests: 1,
-        grants: u8::from(request.grant.is_some_and(|grant| grant.changed)),
-        no_op_grants: u8::from(request.grant.is_some_and(|grant| !grant.changed)),
+        changes: Counters(request.activity.counters().map(|names| {
+            let changed = request.change.map(|change| change.changed);
+            (names, [u8::from(changed == Some(true)), u8::from(changed == Some(false))])
+        })),
         client_errors: u8::from((400..500).contains(&request.status)),
         server_errors: u8::from(request.status >= 500),
         throttled: u8::from(request.status == 503),
@@ -145,10 +184,11 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::request_log::GrantSummary;
+    use crate::telemetry::log::ChangeSummary;
 
     fn parsed(status: u16, changed: Option<bool>, cold_start: bool) -> Value {
-        let grant = changed.map(|changed| GrantSummary {
+        let grant = changed.map(|changed| ChangeSummary {
+            action: Action::Grant,
             actor: "a".into(),
             target: "t".into(),
             permissions: vec!["p".into()],
@@ -156,13 +196,14 @@ mod tests {
         });
         let request = Completed {
             endpoint: "org-user-permissions",
+            activity: Activity::Change(Action::Grant),
             request_id: "req-1",
             trace_id: Some("1-5759e988-bd862e3fe1be46a994272793"),
             status,
             outcome: "any",
             latency: Duration::from_micros(3_250),
             dynamodb: Duration::from_micros(2_500),
-            grant: grant.as_ref(),
+            change: grant.as_ref(),
         };
         let now = UNIX_EPOCH + Duration::from_millis(1_795_435_200_123);
         serde_json::from_str(&emf_line("Ns", &request, cold_start, now)).unwrap()
@@ -177,7 +218,7 @@ mod tests {
         assert_eq!(directive["Dimensions"], json!([["Endpoint"]]));
         assert_eq!(line["Endpoint"], "org-user-permissions");
         let declared = directive["Metrics"].as_array().unwrap();
-        assert_eq!(declared.len(), METRICS.len());
+        assert_eq!(declared.len(), super::declared(Activity::Change(Action::Grant)).len());
         for metric in declared {
             let name = metric["Name"].as_str().unwrap();
             assert!(line[name].is_number(), "{name} is declared but not set");

@@ -41,7 +41,7 @@ impl TraceHeader {
 /// A finished DynamoDB call, as X-Ray draws it.
 #[derive(Debug, Clone)]
 pub struct DynamoDbCall<'a> {
-    pub operation: &'static str,
+    pub operation: &'a str,
     pub table: &'a str,
     pub started: SystemTime,
     pub ended: SystemTime,
@@ -67,7 +67,7 @@ struct Subsegment<'a> {
 
 #[derive(Serialize)]
 struct AwsFields<'a> {
-    operation: &'static str,
+    operation: &'a str,
     table_name: &'a str,
 }
 

@@ -1,25 +1,25 @@
-//! Parsing and validating the org endpoint's request: the `{user_uuid}` path segment and the
-//! `{"permission_uuids": [...]}` body. Messages follow Django REST Framework's wording.
+//! The org API's write request, shared by add and remove: the `{user_uuid}` path segment and
+//! the `{"permission_uuids": [...]}` body. Messages follow Django REST Framework's wording.
 
 use serde_json::Value;
 
 use super::errors::{FieldErrors, OrgError};
-use crate::body::{ContentType, python_type_name};
+use crate::domain::{PermissionSet, PermissionUuid, UserUuid};
+use crate::frame::body::{ContentType, python_type_name};
 
 /// Items accepted in `permission_uuids`, counted as sent (before deduplication).
-pub const MAX_PERMISSION_UUIDS: usize = 100;
+pub const MAX_PERMISSION_UUIDS: usize = PermissionSet::MAX;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrgGrantRequest {
-    /// Lowercase.
-    pub target_user_uuid: String,
-    /// Lowercase, deduplicated, sorted: the response's order and the String Set's content.
-    pub permission_uuids: Vec<String>,
+pub struct OrgChangeRequest {
+    pub target: UserUuid,
+    /// The String Set's content, and the response's order.
+    pub permission_uuids: PermissionSet,
 }
 
 /// Validates the path and body. An empty body is read as `{}` (as DRF does), so it reports the
 /// missing field rather than the media type.
-pub fn parse(path_user_uuid: &str, content_type: &ContentType, body: &[u8]) -> Result<OrgGrantRequest, OrgError> {
+pub fn parse(path_user_uuid: &str, content_type: &ContentType, body: &[u8]) -> Result<OrgChangeRequest, OrgError> {
     let data = if body.is_empty() {
         Value::Object(Default::default())
     } else {
@@ -35,23 +35,24 @@ pub fn parse(path_user_uuid: &str, content_type: &ContentType, body: &[u8]) -> R
     };
 
     let mut errors = FieldErrors::new();
-    if !is_hyphenated_uuid(path_user_uuid) {
+    let target = UserUuid::parse(path_user_uuid);
+    if target.is_none() {
         errors.insert("user_uuid", vec!["Must be a valid UUID.".to_owned()]);
     }
     let permission_uuids = match permission_uuids(fields.get("permission_uuids")) {
-        Ok(uuids) => uuids,
+        Ok(uuids) => Some(uuids),
         Err(messages) => {
             errors.insert("permission_uuids", messages);
-            Vec::new()
+            None
         }
     };
-    if !errors.is_empty() {
-        return Err(OrgError::InvalidFields(errors));
+    match (target, permission_uuids) {
+        (Some(target), Some(permission_uuids)) => Ok(OrgChangeRequest { target, permission_uuids }),
+        _ => Err(OrgError::InvalidFields(errors)),
     }
-    Ok(OrgGrantRequest { target_user_uuid: path_user_uuid.to_ascii_lowercase(), permission_uuids })
 }
 
-fn permission_uuids(value: Option<&Value>) -> Result<Vec<String>, Vec<String>> {
+fn permission_uuids(value: Option<&Value>) -> Result<PermissionSet, Vec<String>> {
     let items = match value {
         None => return Err(vec!["This field is required.".to_owned()]),
         Some(Value::Null) => return Err(vec!["This field may not be null.".to_owned()]),
@@ -69,27 +70,16 @@ fn permission_uuids(value: Option<&Value>) -> Result<Vec<String>, Vec<String>> {
     let mut uuids = Vec::with_capacity(items.len());
     let mut problems = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        match item {
-            Value::String(text) if is_hyphenated_uuid(text) => uuids.push(text.to_ascii_lowercase()),
-            _ => problems.push(format!("Item {index}: Must be a valid UUID.")),
+        match item.as_str().and_then(PermissionUuid::parse) {
+            Some(uuid) => uuids.push(uuid),
+            None => problems.push(format!("Item {index}: Must be a valid UUID.")),
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    uuids.sort_unstable();
-    uuids.dedup();
-    Ok(uuids)
-}
-
-/// The 8-4-4-4-12 hyphenated form, hex digits in any case. Stricter than `Uuid::parse_str`,
-/// which also takes the simple, braced and URN forms the contract does not allow.
-pub fn is_hyphenated_uuid(text: &str) -> bool {
-    text.len() == 36
-        && text.bytes().enumerate().all(|(index, byte)| match index {
-            8 | 13 | 18 | 23 => byte == b'-',
-            _ => byte.is_ascii_hexdigit(),
-        })
+    // Never None: 1..=100 items were counted above.
+    PermissionSet::new(uuids).ok_or_else(|| vec!["This list may not be empty.".to_owned()])
 }
 
 #[cfg(test)]
@@ -98,7 +88,7 @@ mod tests {
 
     const USER: &str = "5de38a8e-800e-4cba-84c5-ee6c27f304d8";
 
-    fn fields(result: Result<OrgGrantRequest, OrgError>) -> FieldErrors {
+    fn fields(result: Result<OrgChangeRequest, OrgError>) -> FieldErrors {
         match result {
             Err(OrgError::InvalidFields(fields)) => fields,
             other => panic!("expected field errors, got {other:?}"),
@@ -106,23 +96,12 @@ mod tests {
     }
 
     #[test]
-    fn uuid_form_is_strict() {
-        assert!(is_hyphenated_uuid(USER));
-        assert!(is_hyphenated_uuid("5DE38A8E-800E-4CBA-84C5-EE6C27F304D8"));
-        assert!(!is_hyphenated_uuid("5de38a8e800e4cba84c5ee6c27f304d8"));
-        assert!(!is_hyphenated_uuid("{5de38a8e-800e-4cba-84c5-ee6c27f304d8}"));
-        assert!(!is_hyphenated_uuid("5de38a8e-800e-4cba-84c5-ee6c27f304dg"));
-        assert!(!is_hyphenated_uuid("5de38a8e-800e-4cba-84c5ee-6c27f304d8"));
-        assert!(!is_hyphenated_uuid("5de38a8e-800e-4cba-84c5-ee6c27f304d8\n"));
-    }
-
-    #[test]
     fn normalises_case_order_and_duplicates() {
         let body = br#"{"permission_uuids": ["BBBBBBBB-0000-4000-8000-000000000000", "aaaaaaaa-0000-4000-8000-000000000000", "bbbbbbbb-0000-4000-8000-000000000000"], "extra": 1}"#;
         let request = parse(&USER.to_uppercase(), &ContentType::Json, body).unwrap();
-        assert_eq!(request.target_user_uuid, USER);
+        assert_eq!(request.target.as_str(), USER);
         assert_eq!(
-            request.permission_uuids,
+            request.permission_uuids.as_slice(),
             ["aaaaaaaa-0000-4000-8000-000000000000", "bbbbbbbb-0000-4000-8000-000000000000"]
         );
     }
@@ -168,6 +147,7 @@ mod properties {
     use serde_json::json;
 
     use super::*;
+    use crate::domain::is_hyphenated_uuid;
 
     fn uuid_any_case() -> impl Strategy<Value = String> {
         (any::<u128>(), any::<u128>()).prop_map(|(bits, upper_mask)| {
@@ -228,11 +208,11 @@ mod properties {
             ],
         ) {
             if let Ok(request) = parse(&path, &content_type, &body) {
-                prop_assert_eq!(&request.target_user_uuid, &path.to_ascii_lowercase());
-                prop_assert!(is_normal_uuid(&request.target_user_uuid));
+                prop_assert_eq!(request.target.as_str(), path.to_ascii_lowercase());
+                prop_assert!(is_normal_uuid(request.target.as_str()));
                 prop_assert!((1..=MAX_PERMISSION_UUIDS).contains(&request.permission_uuids.len()));
-                prop_assert!(request.permission_uuids.iter().all(|uuid| is_normal_uuid(uuid)));
-                prop_assert!(request.permission_uuids.windows(2).all(|pair| pair[0] < pair[1]), "sorted, unique");
+                prop_assert!(request.permission_uuids.iter().all(is_normal_uuid));
+                prop_assert!(request.permission_uuids.as_slice().windows(2).all(|pair| pair[0] < pair[1]), "sorted, unique");
             }
         }
 
@@ -246,7 +226,7 @@ mod properties {
             body.insert("permission_uuids".to_owned(), json!(uuids));
             let request = parse(&path, &ContentType::Json, Value::Object(body).to_string().as_bytes()).unwrap();
             let expected: BTreeSet<String> = uuids.iter().map(|uuid| uuid.to_ascii_lowercase()).collect();
-            prop_assert_eq!(request.permission_uuids, expected.into_iter().collect::<Vec<_>>());
+            prop_assert_eq!(request.permission_uuids.into_vec(), expected.into_iter().collect::<Vec<_>>());
         }
 
         #[test]

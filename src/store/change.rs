@@ -1,27 +1,31 @@
-//! The grant: ONE `TransactWriteItems` that set-adds the permissions to the target (conditional on
-//! the target existing, being in scope, and having room under the per-user limit), writes the
+//! A change to a user's permissions, grant or revoke: ONE `TransactWriteItems` that set-adds
+//! (`ADD`) or set-removes (`DELETE`) the permissions on the target (conditional on the target
+//! existing, being in scope, and for a grant having room under the per-user limit), writes the
 //! audit record, and re-checks the caller: its right, and for an API-key caller that the key is
 //! still live. Either all of it lands or none of it does; a failed condition is an answer (404,
 //! 403, 401, the limit's 400), never a partial write.
 //!
+//! The transaction is composed of parts ([`Changes::first_attempt`] shows them to the benchmark):
+//! the key check, the caller check, the target's update, the audit record. Grant and revoke share
+//! every part but the update's verb and what its condition expects.
+//!
 //! No item of the transaction is one that unrelated requests touch: the caller's own user item
 //! and key, the target, and a fresh audit item. DynamoDB cancels a transaction whose items are in
 //! another one still in flight (`TransactionConflict`), so a shared item would serialise every
-//! grant in the system. Conflicts left (one caller's or one target's concurrent grants) are
+//! change in the system. Conflicts left (one caller's or one target's concurrent changes) are
 //! retried here with jittered backoff, for up to [`CONTENTION_BUDGET`]; past it the answer is a
 //! 503, as for throttling.
 //!
 //! The SDK gives each call a `ClientRequestToken` and reuses it on its own retries, so a retry of
 //! an attempt that did commit is answered as that commit, not evaluated again.
 //!
-//! The first attempt assumes nothing about the target: it requires at least one permission to be
-//! new (so whether a grant changed anything costs no round trip when it did) and room for all of
-//! them. When that fails, DynamoDB returns the target's item, and the next attempt is built from
-//! what it holds: an exact limit check for what is really new, or, when everything is held
-//! already, a no-op that is still audited. Each such attempt requires what it assumed (the held
-//! permissions still held), so a concurrent change sends it back to be judged again.
+//! The first attempt assumes nothing about the target: a grant requires at least one permission to
+//! be new and room for all of them, a revoke at least one to be held (so whether a change changed
+//! anything costs no round trip when it did). When that fails, DynamoDB returns the target's item,
+//! and the next attempt is built from what it holds: for a grant an exact limit check for what is
+//! really new, or, when nothing would change, a no-op that is still audited. Each such attempt
+//! requires what it assumed, so a concurrent change sends it back to be judged again.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
@@ -31,14 +35,13 @@ use aws_sdk_dynamodb::types::{
     Update,
 };
 
+pub use super::audit::Action;
+use super::audit::{AUDIT_EVENT_ID, AuditRecord};
 use super::tokens::{EXPIRES_AT, TOKEN_HASH};
 use super::users::{ADMIN_ROLE, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
 use super::{StoreError, is_throttling_code, string_attribute};
 use crate::backoff::full_jitter;
-
-/// Audit table key: the target user, then a UUIDv7 event id, which sorts by time.
-pub const AUDIT_USER_ID: &str = "user_id";
-pub const AUDIT_EVENT_ID: &str = "event_id";
+use crate::domain::PermissionSet;
 
 /// The most permissions one user may hold (SPEC's limit). At the longest permission this
 /// service accepts, 1,000 of them stay far under DynamoDB's 400 KB item limit, so the item limit
@@ -53,9 +56,9 @@ pub fn limit_message(would_hold: usize) -> String {
     )
 }
 
-/// How long a grant keeps retrying transactions DynamoDB cancelled for a transient reason (a
+/// How long a change keeps retrying transactions DynamoDB cancelled for a transient reason (a
 /// concurrent transaction on the same caller or target, throttling), with jittered backoff. One
-/// caller's simultaneous grants meet on its own item and go through one at a time, so the budget
+/// caller's simultaneous changes meet on its own item and go through one at a time, so the budget
 /// is time, not a count: measured through the conflict emulator (docs/operations.md), 16 at once
 /// all land well within it. It fits the request's own budget (the Lambda timeout less 1 s).
 const CONTENTION_BUDGET: Duration = Duration::from_secs(3);
@@ -84,59 +87,61 @@ impl CallerRight<'_> {
 }
 
 #[derive(Debug, Clone)]
-pub struct Grant<'a> {
+pub struct Change<'a> {
+    pub action: Action,
     pub caller_id: &'a str,
     pub caller_right: CallerRight<'a>,
     /// The hash of the API key the caller authenticated with, when it used one: the key must
     /// still exist, belong to the caller and be unexpired when the write commits.
     pub caller_key_hash: Option<&'a str>,
     pub target_user_id: &'a str,
-    /// Normalised and deduplicated: a String Set may not repeat a value.
-    pub permissions: &'a [String],
-    /// The binary that performs the grant, for the audit trail.
+    pub permissions: &'a PermissionSet,
+    /// The binary that makes the change, for the audit trail.
     pub endpoint: &'static str,
     pub request_id: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GrantOutcome {
-    /// The permissions are in the target's set and the audit record is written. `changed` is
-    /// false when the target already held all of them.
-    Granted { changed: bool },
+pub enum ChangeOutcome {
+    /// The target's set is changed and the audit record is written. `changed` is false when
+    /// nothing needed changing: a grant's target held all of them, a revoke's none.
+    Applied { changed: bool },
     /// The target does not exist or is out of the caller's scope (another organization).
     TargetNotFound,
     /// The caller no longer exists, or its API key was revoked or expired in the meantime.
     CallerUnknown,
     /// The caller exists but lost the right it was authorized with.
     CallerForbidden,
-    /// The grant would take the target past [`MAX_PERMISSIONS_PER_USER`]; nothing was written.
+    /// A grant would take the target past [`MAX_PERMISSIONS_PER_USER`]; nothing was written.
     LimitExceeded { would_hold: usize },
 }
 
 #[derive(Debug, Clone)]
-pub struct Grants {
+pub struct Changes {
     client: Client,
     users_table: String,
     audit_table: String,
-    /// The API keys, for grants whose caller authenticated with one.
+    /// The API keys, for changes whose caller authenticated with one.
     tokens_table: Option<String>,
 }
 
 /// What an attempt assumes about the target, and so what its condition requires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Expectation {
-    /// Nothing known: at least one permission is new, and there is room for all of them.
+    /// Nothing known. A grant: at least one permission is new, and there is room for all of
+    /// them. A revoke: at least one is held.
     Unknown,
-    /// The target held `held` of the requested permissions, and not `new`: `held` must still be
-    /// there, some of `new` still missing, and the target must have room for all of `new`.
-    Holds { held: Vec<String>, new: Vec<String> },
-    /// The target holds every requested permission: the grant is a no-op, still audited.
-    HoldsAll,
+    /// The target held `held` of the requested permissions and not `missing`: `held` must still
+    /// be there, and for a grant some of `missing` still missing, with room for all of them.
+    Holds { held: Vec<String>, missing: Vec<String> },
+    /// Nothing would change (a grant's target holds them all, a revoke's none): a no-op, still
+    /// audited, that requires it is still so.
+    NoChange,
 }
 
 impl Expectation {
     fn changes_something(&self) -> bool {
-        !matches!(self, Expectation::HoldsAll)
+        !matches!(self, Expectation::NoChange)
     }
 }
 
@@ -149,36 +154,37 @@ struct Layout {
     audit: usize,
 }
 
-impl Grants {
+impl Changes {
     pub fn new(client: Client, users_table: String, audit_table: String) -> Self {
         Self { client, users_table, audit_table, tokens_table: None }
     }
 
-    /// Grants by API-key callers re-check the key in the transaction.
+    /// Changes by API-key callers re-check the key in the transaction.
     pub fn with_tokens(mut self, tokens_table: String) -> Self {
         self.tokens_table = Some(tokens_table);
         self
     }
 
-    pub async fn grant(&self, grant: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
+    /// The items of a change's first attempt, exactly as [`Changes::apply`] sends them: for a
+    /// baseline that cannot drift from production (the benchmark's direct SDK call).
+    pub fn first_attempt(&self, change: &Change<'_>, event_id: &str) -> Result<Vec<TransactWriteItem>, StoreError> {
+        Ok(self.transact_items(change, event_id, &Expectation::Unknown)?.0)
+    }
+
+    pub async fn apply(&self, change: &Change<'_>) -> Result<ChangeOutcome, StoreError> {
         let event_id = uuid::Uuid::now_v7().to_string();
         // Built once per expectation: retries resend the identical request, and the same event id
         // makes a retry of a write that did land detectable (the audit record already exists).
         let mut expectation = Expectation::Unknown;
-        let (mut items, mut layout) = self.transact_items(grant, &event_id, &expectation)?;
+        let (mut items, mut layout) = self.transact_items(change, &event_id, &expectation)?;
         let started = Instant::now();
         let mut throttled = false;
         let mut attempt = 0;
         while attempt < MAX_ATTEMPTS {
             attempt += 1;
-            let result = super::measured(
-                "TransactWriteItems",
-                &self.users_table,
-                self.client.transact_write_items().set_transact_items(Some(items.clone())).send(),
-            )
-            .await;
+            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             let error = match result {
-                Ok(_) => return Ok(GrantOutcome::Granted { changed: expectation.changes_something() }),
+                Ok(_) => return Ok(ChangeOutcome::Applied { changed: expectation.changes_something() }),
                 Err(error) => error,
             };
             let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error()
@@ -186,16 +192,16 @@ impl Grants {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             };
             let reasons = cancelled.cancellation_reasons();
-            match classify(reasons, grant, layout)? {
+            match classify(reasons, change, layout)? {
                 Some(Judged::Answer(outcome)) => return Ok(outcome),
                 Some(Judged::AlreadyLanded) => {
-                    return Ok(GrantOutcome::Granted { changed: expectation.changes_something() });
+                    return Ok(ChangeOutcome::Applied { changed: expectation.changes_something() });
                 }
                 Some(Judged::Expect(next)) => {
                     // The target is not what this attempt assumed: build the next from what it
                     // holds, and send it at once.
                     expectation = next;
-                    (items, layout) = self.transact_items(grant, &event_id, &expectation)?;
+                    (items, layout) = self.transact_items(change, &event_id, &expectation)?;
                     continue;
                 }
                 None => {}
@@ -217,74 +223,102 @@ impl Grants {
         Err(StoreError::throttled("TransactWriteItems", detail))
     }
 
+    /// The transaction's parts, in order: the key check, the caller check, the target's update,
+    /// the audit record.
     fn transact_items(
         &self,
-        grant: &Grant<'_>,
+        change: &Change<'_>,
         event_id: &str,
         expectation: &Expectation,
     ) -> Result<(Vec<TransactWriteItem>, Layout), StoreError> {
-        let build_error = |error| StoreError::build("TransactWriteItems (building the request)", &error);
-        let self_grant = grant.caller_id == grant.target_user_id;
+        let self_change = change.caller_id == change.target_user_id;
         let mut items = Vec::with_capacity(4);
         let mut layout = Layout { key: None, caller: None, target: 0, audit: 0 };
-
-        if let Some(key_hash) = grant.caller_key_hash {
-            let table = self.tokens_table.as_deref().ok_or_else(|| {
-                StoreError::new("TransactWriteItems (building the request)", "an API-key grant needs the tokens table")
-            })?;
-            // The read path treats a NULL expiry as none and any other non-number as expired.
-            let check = ConditionCheck::builder()
-                .table_name(table)
-                .key(TOKEN_HASH, string_attribute(key_hash))
-                .condition_expression(
-                    "#user_id = :caller AND (attribute_not_exists(#expires_at) \
-                     OR attribute_type(#expires_at, :null_type) OR #expires_at > :now)",
-                )
-                .expression_attribute_names("#user_id", super::tokens::USER_ID)
-                .expression_attribute_names("#expires_at", EXPIRES_AT)
-                .expression_attribute_values(":caller", string_attribute(grant.caller_id))
-                .expression_attribute_values(":null_type", string_attribute("NULL"))
-                .expression_attribute_values(":now", AttributeValue::N(epoch_seconds_now()))
-                .build()
-                .map_err(build_error)?;
+        if let Some(key_hash) = change.caller_key_hash {
             layout.key = Some(items.len());
-            items.push(TransactWriteItem::builder().condition_check(check).build());
+            items.push(self.key_check(key_hash, change.caller_id)?);
         }
-
-        let right = RightCondition::of(&grant.caller_right);
-        if !self_grant {
-            // The caller's right rides in the transaction: a right revoked after our read still
-            // stops this write. ALL_OLD tells a deleted caller (no item) from a demoted one.
-            let mut check = ConditionCheck::builder()
-                .table_name(&self.users_table)
-                .key(USER_ID, string_attribute(grant.caller_id))
-                .condition_expression(format!("attribute_exists(#user_id) AND {}", right.expression))
-                .expression_attribute_names("#user_id", USER_ID)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-            for (name, value) in &right.values {
-                check = check.expression_attribute_values(name, value.clone());
-            }
-            for (placeholder, attribute) in &right.names {
-                check = check.expression_attribute_names(*placeholder, *attribute);
-            }
+        let right = RightCondition::of(&change.caller_right);
+        let folded_right = if self_change {
+            // DynamoDB rejects two operations on one item in a transaction, so a change to the
+            // caller's own set folds its right into the update's own condition instead.
+            Some(right)
+        } else {
             layout.caller = Some(items.len());
-            items.push(TransactWriteItem::builder().condition_check(check.build().map_err(build_error)?).build());
-        }
+            items.push(self.caller_check(change.caller_id, right)?);
+            None
+        };
+        layout.target = items.len();
+        items.push(self.target_update(change, expectation, folded_right)?);
+        layout.audit = items.len();
+        items.push(self.audit_put(change, event_id)?);
+        Ok((items, layout))
+    }
 
-        let mut target = TargetCondition::new(grant, expectation);
-        if self_grant {
-            // DynamoDB rejects two operations on one item in a transaction, so a self-grant folds
-            // the caller's right into the update's own condition instead.
+    /// The caller's API key still exists, is the caller's, and is unexpired. The read path treats
+    /// a NULL expiry as none and any other non-number as expired; so does this.
+    fn key_check(&self, key_hash: &str, caller_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let table = self.tokens_table.as_deref().ok_or_else(|| {
+            StoreError::new("TransactWriteItems (building the request)", "an API-key change needs the tokens table")
+        })?;
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .key(TOKEN_HASH, string_attribute(key_hash))
+            .condition_expression(
+                "#user_id = :caller AND (attribute_not_exists(#expires_at) \
+                 OR attribute_type(#expires_at, :null_type) OR #expires_at > :now)",
+            )
+            .expression_attribute_names("#user_id", super::tokens::USER_ID)
+            .expression_attribute_names("#expires_at", EXPIRES_AT)
+            .expression_attribute_values(":caller", string_attribute(caller_id))
+            .expression_attribute_values(":null_type", string_attribute("NULL"))
+            .expression_attribute_values(":now", AttributeValue::N(epoch_seconds_now()))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// The caller's right rides in the transaction: a right revoked after our read still stops
+    /// this write. ALL_OLD tells a deleted caller (no item) from a demoted one.
+    fn caller_check(&self, caller_id: &str, right: RightCondition) -> Result<TransactWriteItem, StoreError> {
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.users_table)
+            .key(USER_ID, string_attribute(caller_id))
+            .condition_expression(format!("attribute_exists(#user_id) AND {}", right.expression))
+            .expression_attribute_names("#user_id", USER_ID)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (name, value) in right.values {
+            check = check.expression_attribute_values(name, value);
+        }
+        for (placeholder, attribute) in right.names {
+            check = check.expression_attribute_names(placeholder, attribute);
+        }
+        Ok(TransactWriteItem::builder().condition_check(check.build().map_err(build_error)?).build())
+    }
+
+    /// `ADD` or `DELETE` of the permissions on the target, conditional on what the attempt expects.
+    fn target_update(
+        &self,
+        change: &Change<'_>,
+        expectation: &Expectation,
+        folded_right: Option<RightCondition>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut target = TargetCondition::new(change, expectation);
+        if let Some(right) = folded_right {
             target.clauses.push(right.expression);
             target.values.extend(right.values);
             target.names.extend(right.names);
         }
+        let verb = match change.action {
+            Action::Grant => "ADD #p :changed",
+            Action::Revoke => "DELETE #p :changed",
+        };
         let mut update = Update::builder()
             .table_name(&self.users_table)
-            .key(USER_ID, string_attribute(grant.target_user_id))
-            .update_expression("ADD #p :granted")
+            .key(USER_ID, string_attribute(change.target_user_id))
+            .update_expression(verb)
             .condition_expression(target.clauses.join(" AND "))
-            .expression_attribute_values(":granted", AttributeValue::Ss(grant.permissions.to_vec()))
+            .expression_attribute_values(":changed", AttributeValue::Ss(change.permissions.as_slice().to_vec()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         for (name, value) in target.values {
             update = update.expression_attribute_values(name, value);
@@ -292,21 +326,24 @@ impl Grants {
         for (placeholder, attribute) in target.names {
             update = update.expression_attribute_names(placeholder, attribute);
         }
-        layout.target = items.len();
-        items.push(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build());
+        Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
+    }
 
-        // Audit records are never overwritten: a Put that finds its item is refused.
+    /// Audit records are never overwritten: a Put that finds its item is refused.
+    fn audit_put(&self, change: &Change<'_>, event_id: &str) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.audit_table)
-            .set_item(Some(audit_record(grant, event_id)))
+            .set_item(Some(audit_record(change, event_id).to_item()))
             .condition_expression("attribute_not_exists(#event_id)")
             .expression_attribute_names("#event_id", AUDIT_EVENT_ID)
             .build()
             .map_err(build_error)?;
-        layout.audit = items.len();
-        items.push(TransactWriteItem::builder().put(put).build());
-        Ok((items, layout))
+        Ok(TransactWriteItem::builder().put(put).build())
     }
+}
+
+fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::build("TransactWriteItems (building the request)", &error)
 }
 
 /// Seconds since the epoch with milliseconds, as DynamoDB compares numbers exactly: a key
@@ -360,50 +397,70 @@ struct TargetCondition {
 }
 
 impl TargetCondition {
-    fn new(grant: &Grant<'_>, expectation: &Expectation) -> Self {
+    fn new(change: &Change<'_>, expectation: &Expectation) -> Self {
         let mut condition = Self {
             clauses: vec!["attribute_exists(#user_id)".to_owned()],
             values: Vec::new(),
             names: vec![("#user_id", USER_ID), ("#p", PERMISSIONS)],
         };
-        if let CallerRight::OrgEditor { org_uuid, .. } = grant.caller_right {
+        if let CallerRight::OrgEditor { org_uuid, .. } = change.caller_right {
             condition.clauses.push("#org_uuid = :target_org".to_owned());
             condition.values.push((":target_org".to_owned(), string_attribute(org_uuid)));
             condition.names.push(("#org_uuid", ORG_UUID));
         }
-        match expectation {
-            Expectation::Unknown => {
+        let requested = change.permissions.as_slice();
+        match (change.action, expectation) {
+            (Action::Grant, Expectation::Unknown) => {
                 // "Not all held", not "any one missing": one NOT instead of 100.
-                let all = condition.contains_all("n", grant.permissions);
+                let all = condition.joined("n", requested, " AND ");
                 condition.clauses.push(format!("NOT ({all})"));
-                condition.room_for(grant.permissions.len());
+                condition.room_for(requested.len());
             }
-            Expectation::Holds { held, new } => {
+            (Action::Grant, Expectation::Holds { held, missing }) => {
                 if !held.is_empty() {
-                    let still_held = condition.contains_all("h", held);
+                    let still_held = condition.joined("h", held, " AND ");
                     condition.clauses.push(still_held);
                 }
-                let none_added = condition.contains_all("n", new);
+                let none_added = condition.joined("n", missing, " AND ");
                 condition.clauses.push(format!("NOT ({none_added})"));
-                condition.room_for(new.len());
+                condition.room_for(missing.len());
             }
-            Expectation::HoldsAll => {
-                let all = condition.contains_all("h", grant.permissions);
+            (Action::Grant, Expectation::NoChange) => {
+                let all = condition.joined("h", requested, " AND ");
                 condition.clauses.push(all);
+            }
+            // attribute_type first, for a revoke as for the caller's right: on a string,
+            // contains() would match a substring.
+            (Action::Revoke, Expectation::Unknown) => {
+                let any = condition.joined("h", requested, " OR ");
+                condition.clauses.push(format!("attribute_type(#p, :set_type) AND ({any})"));
+                condition.values.push((":set_type".to_owned(), string_attribute("SS")));
+            }
+            (Action::Revoke, Expectation::Holds { held, .. }) => {
+                let still_held = condition.joined("h", held, " AND ");
+                condition.clauses.push(format!("attribute_type(#p, :set_type) AND {still_held}"));
+                condition.values.push((":set_type".to_owned(), string_attribute("SS")));
+            }
+            (Action::Revoke, Expectation::NoChange) => {
+                let any = condition.joined("h", requested, " OR ");
+                condition
+                    .clauses
+                    .push(format!("(attribute_not_exists(#p) OR (attribute_type(#p, :set_type) AND NOT ({any})))"));
+                condition.values.push((":set_type".to_owned(), string_attribute("SS")));
             }
         }
         condition
     }
 
-    /// `contains(#p, :<prefix>0) AND ...`, with the values bound.
-    fn contains_all(&mut self, prefix: &str, permissions: &[String]) -> String {
+    /// `contains(#p, :<prefix>0)<operator>...`, with the values bound.
+    fn joined(&mut self, prefix: &str, permissions: &[String], operator: &str) -> String {
         let mut clauses = Vec::with_capacity(permissions.len());
         for (index, permission) in permissions.iter().enumerate() {
             let placeholder = format!(":{prefix}{index}");
             clauses.push(format!("contains(#p, {placeholder})"));
             self.values.push((placeholder, string_attribute(permission)));
         }
-        clauses.join(" AND ")
+        clauses.join(operator)
     }
 
     /// Room for `adding` more under the per-user limit. A stored `permissions` of another type
@@ -417,20 +474,21 @@ impl TargetCondition {
     }
 }
 
-fn audit_record(grant: &Grant<'_>, event_id: &str) -> HashMap<String, AttributeValue> {
-    let mut item = HashMap::from([
-        (AUDIT_USER_ID.to_owned(), string_attribute(grant.target_user_id)),
-        (AUDIT_EVENT_ID.to_owned(), string_attribute(event_id)),
-        ("actor_id".to_owned(), string_attribute(grant.caller_id)),
-        ("endpoint".to_owned(), string_attribute(grant.endpoint)),
-        ("permissions".to_owned(), AttributeValue::Ss(grant.permissions.to_vec())),
-        ("granted_at".to_owned(), AttributeValue::S(humantime::format_rfc3339_millis(SystemTime::now()).to_string())),
-        ("request_id".to_owned(), string_attribute(grant.request_id)),
-    ]);
-    if let CallerRight::OrgEditor { org_uuid, .. } = grant.caller_right {
-        item.insert("org_uuid".to_owned(), string_attribute(org_uuid));
+fn audit_record(change: &Change<'_>, event_id: &str) -> AuditRecord {
+    AuditRecord {
+        user_id: change.target_user_id.to_owned(),
+        event_id: event_id.to_owned(),
+        action: change.action,
+        actor_id: change.caller_id.to_owned(),
+        endpoint: change.endpoint.to_owned(),
+        permissions: change.permissions.as_slice().to_vec(),
+        at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        request_id: change.request_id.to_owned(),
+        org_uuid: match change.caller_right {
+            CallerRight::OrgEditor { org_uuid, .. } => Some(org_uuid.to_owned()),
+            CallerRight::Admin => None,
+        },
     }
-    item
 }
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
@@ -440,9 +498,9 @@ fn is_transient(reason: &CancellationReason) -> bool {
 }
 
 enum Judged {
-    Answer(GrantOutcome),
-    /// The audit record under this grant's event id exists: an earlier attempt of this very
-    /// grant committed (its answer was lost), so this one is done.
+    Answer(ChangeOutcome),
+    /// The audit record under this change's event id exists: an earlier attempt of this very
+    /// change committed (its answer was lost), so this one is done.
     AlreadyLanded,
     /// The target is there and in scope but not as the attempt assumed: try again expecting this.
     Expect(Expectation),
@@ -451,58 +509,62 @@ enum Judged {
 /// Turns failed conditions into answers. The caller's checks win over the target's: a caller
 /// without the right learns nothing about the target. `Ok(None)` means no condition failed (the
 /// cancellation was transient or unexpected).
-fn classify(reasons: &[CancellationReason], grant: &Grant<'_>, layout: Layout) -> Result<Option<Judged>, StoreError> {
+fn classify(reasons: &[CancellationReason], change: &Change<'_>, layout: Layout) -> Result<Option<Judged>, StoreError> {
     let failed = |index: Option<usize>| {
         index.and_then(|index| reasons.get(index)).filter(|reason| reason.code() == Some(CONDITION_FAILED))
     };
     if failed(layout.key).is_some() {
-        return Ok(Some(Judged::Answer(GrantOutcome::CallerUnknown)));
+        return Ok(Some(Judged::Answer(ChangeOutcome::CallerUnknown)));
     }
     if let Some(reason) = failed(layout.caller) {
         return Ok(Some(Judged::Answer(match reason.item() {
-            None => GrantOutcome::CallerUnknown,
-            Some(_) => GrantOutcome::CallerForbidden,
+            None => ChangeOutcome::CallerUnknown,
+            Some(_) => ChangeOutcome::CallerForbidden,
         })));
     }
     if failed(Some(layout.audit)).is_some() {
         return Ok(Some(Judged::AlreadyLanded));
     }
     let Some(reason) = failed(Some(layout.target)) else { return Ok(None) };
-    let self_grant = layout.caller.is_none();
+    let self_change = layout.caller.is_none();
     let Some(item) = reason.item() else {
-        return Ok(Some(Judged::Answer(if self_grant {
-            GrantOutcome::CallerUnknown
+        return Ok(Some(Judged::Answer(if self_change {
+            ChangeOutcome::CallerUnknown
         } else {
-            GrantOutcome::TargetNotFound
+            ChangeOutcome::TargetNotFound
         })));
     };
     let Some(target) = UserRecord::from_item(item) else {
-        return Ok(Some(Judged::Answer(GrantOutcome::TargetNotFound)));
+        return Ok(Some(Judged::Answer(ChangeOutcome::TargetNotFound)));
     };
-    if self_grant && !grant.caller_right.is_held_by(&target) {
-        return Ok(Some(Judged::Answer(GrantOutcome::CallerForbidden)));
+    if self_change && !change.caller_right.is_held_by(&target) {
+        return Ok(Some(Judged::Answer(ChangeOutcome::CallerForbidden)));
     }
-    if !in_scope(&grant.caller_right, &target) {
-        return Ok(Some(Judged::Answer(GrantOutcome::TargetNotFound)));
+    if !in_scope(&change.caller_right, &target) {
+        return Ok(Some(Judged::Answer(ChangeOutcome::TargetNotFound)));
     }
     if !matches!(item.get(PERMISSIONS), None | Some(AttributeValue::Ss(_))) {
-        // Data no request of ours writes: nothing is granted on top of it, and an operator must
+        // Data no request of ours writes: nothing is changed on top of it, and an operator must
         // look (a 500 with this in the log), rather than a 404 that would send the caller astray.
         return Err(StoreError::new(
             "TransactWriteItems",
-            format!("user {}'s stored permissions are not a String Set", grant.target_user_id),
+            format!("user {}'s stored permissions are not a String Set", change.target_user_id),
         ));
     }
-    let (held, new): (Vec<String>, Vec<String>) =
-        grant.permissions.iter().cloned().partition(|permission| target.permissions.contains(permission));
-    if new.is_empty() {
-        return Ok(Some(Judged::Expect(Expectation::HoldsAll)));
+    let (held, missing): (Vec<String>, Vec<String>) =
+        change.permissions.as_slice().iter().cloned().partition(|permission| target.permissions.contains(permission));
+    match change.action {
+        Action::Grant if missing.is_empty() => Ok(Some(Judged::Expect(Expectation::NoChange))),
+        Action::Grant => {
+            let would_hold = target.permissions.len() + missing.len();
+            if would_hold > MAX_PERMISSIONS_PER_USER {
+                return Ok(Some(Judged::Answer(ChangeOutcome::LimitExceeded { would_hold })));
+            }
+            Ok(Some(Judged::Expect(Expectation::Holds { held, missing })))
+        }
+        Action::Revoke if held.is_empty() => Ok(Some(Judged::Expect(Expectation::NoChange))),
+        Action::Revoke => Ok(Some(Judged::Expect(Expectation::Holds { held, missing }))),
     }
-    let would_hold = target.permissions.len() + new.len();
-    if would_hold > MAX_PERMISSIONS_PER_USER {
-        return Ok(Some(Judged::Answer(GrantOutcome::LimitExceeded { would_hold })));
-    }
-    Ok(Some(Judged::Expect(Expectation::Holds { held, new })))
 }
 
 fn in_scope(right: &CallerRight<'_>, target: &UserRecord) -> bool {

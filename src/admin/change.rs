@@ -1,0 +1,72 @@
+//! What add and remove share: the request, the checks in the contract's order, and one change
+//! transaction that `ADD`s or `DELETE`s the permissions.
+
+use lambda_http::Request;
+use serde::Serialize;
+
+use super::AdminApi;
+use super::errors::AdminError;
+use super::request;
+use crate::frame::{Call, Changed, body};
+use crate::store::change::{Action, CallerRight, Change, ChangeOutcome, limit_message};
+use crate::telemetry::log::ChangeSummary;
+
+/// The success body, fields in the documented order.
+#[derive(Debug, Serialize)]
+pub struct AdminChangeResponse {
+    message: &'static str,
+    data: Empty,
+}
+
+#[derive(Debug, Serialize)]
+struct Empty {}
+
+pub const ADDED: &str = "Successfully added permissions for this user.";
+pub const REMOVED: &str = "Successfully removed permissions for this user.";
+
+impl AdminApi {
+    pub(super) async fn change(
+        &self,
+        request: &Request,
+        call: &Call<'_>,
+        action: Action,
+        endpoint: &'static str,
+    ) -> Result<Changed<AdminChangeResponse>, AdminError> {
+        let caller_id = self.authenticate(request.headers()).await?;
+        let wanted = match request::parse(&body::content_type(request.headers()), body::bytes(request.body())) {
+            Ok(wanted) => wanted,
+            Err(invalid) => return Err(self.unknown_caller_first(&caller_id, invalid).await),
+        };
+        let change = Change {
+            action,
+            caller_id: &caller_id,
+            caller_right: CallerRight::Admin,
+            caller_key_hash: None,
+            target_user_id: wanted.user_id.as_str(),
+            permissions: &wanted.permissions,
+            endpoint,
+            request_id: call.request_id,
+        };
+        let changed = match self.changes.apply(&change).await? {
+            ChangeOutcome::Applied { changed } => changed,
+            ChangeOutcome::TargetNotFound => return Err(AdminError::UserNotFound),
+            ChangeOutcome::CallerUnknown => return Err(AdminError::InvalidToken),
+            ChangeOutcome::CallerForbidden => return Err(AdminError::Forbidden(action)),
+            ChangeOutcome::LimitExceeded { would_hold } => {
+                return Err(AdminError::Validation(limit_message(would_hold)));
+            }
+        };
+        let message = match action {
+            Action::Grant => ADDED,
+            Action::Revoke => REMOVED,
+        };
+        let summary = ChangeSummary {
+            action,
+            actor: caller_id,
+            target: wanted.user_id.into_string(),
+            permissions: wanted.permissions.into_vec(),
+            changed,
+        };
+        Ok(Changed { body: AdminChangeResponse { message, data: Empty {} }, summary })
+    }
+}

@@ -1,0 +1,59 @@
+//! What add and remove share: the request, the checks in the contract's order, and one change
+//! transaction that `ADD`s or `DELETE`s the permissions.
+
+use lambda_http::Request;
+use serde::Serialize;
+
+use super::errors::OrgError;
+use super::{EDIT_ORG_USERS, OrgApi, changed, request};
+use crate::frame::{Call, Changed, body};
+use crate::store::change::{Action, CallerRight, Change};
+use crate::telemetry::log::ChangeSummary;
+
+/// The 200 body of a change: the target, and the request's uuids, deduplicated and sorted.
+#[derive(Debug, Serialize)]
+pub struct OrgChangeResponse {
+    pub user_uuid: String,
+    pub permission_uuids: Vec<String>,
+}
+
+impl OrgApi {
+    pub(super) async fn change(
+        &self,
+        request: &Request,
+        call: &Call<'_>,
+        action: Action,
+        endpoint: &'static str,
+    ) -> Result<Changed<OrgChangeResponse>, OrgError> {
+        let path_user_uuid = call.matched.parameter.as_deref().unwrap_or_default();
+        let caller = self.authenticate(request.headers(), EDIT_ORG_USERS).await?;
+        let wanted =
+            request::parse(path_user_uuid, &body::content_type(request.headers()), body::bytes(request.body()))?;
+        let (org_uuid, right_uuid) = caller.right()?;
+        self.require_in_catalog(&wanted.permission_uuids).await?;
+
+        let change = Change {
+            action,
+            caller_id: &caller.user.user_id,
+            caller_right: CallerRight::OrgEditor { org_uuid, right_uuid },
+            caller_key_hash: Some(&caller.key_hash),
+            target_user_id: wanted.target.as_str(),
+            permissions: &wanted.permission_uuids,
+            endpoint,
+            request_id: call.request_id,
+        };
+        let changed = changed(self.changes.apply(&change).await?)?;
+        let summary = ChangeSummary {
+            action,
+            actor: caller.user.user_id.clone(),
+            target: wanted.target.to_string(),
+            permissions: wanted.permission_uuids.as_slice().to_vec(),
+            changed,
+        };
+        let body = OrgChangeResponse {
+            user_uuid: wanted.target.into_string(),
+            permission_uuids: wanted.permission_uuids.into_vec(),
+        };
+        Ok(Changed { body, summary })
+    }
+}

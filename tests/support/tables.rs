@@ -1,0 +1,54 @@
+//! Fresh tables per test, keyed as `template.yaml` declares them (a test in tests/local checks).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+
+#[derive(Debug, Clone)]
+pub struct TableNames {
+    pub users: String,
+    pub tokens: String,
+    pub permissions: String,
+    pub audit: String,
+}
+
+/// The four tables as `template.yaml` declares them: (name suffix, partition key, sort key).
+pub const TABLE_KEYS: [(&str, &str, Option<&str>); 4] = [
+    ("users", "user_id", None),
+    ("tokens", "token_hash", None),
+    ("permissions", "permission_uuid", None),
+    ("audit", "user_id", Some("event_id")),
+];
+
+pub async fn create_tables(client: &Client) -> TableNames {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = format!("t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    for (suffix, partition_key, sort_key) in TABLE_KEYS {
+        let mut request = client
+            .create_table()
+            .table_name(format!("{prefix}-{suffix}"))
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(partition_key, KeyType::Hash))
+            .attribute_definitions(string_attribute(partition_key));
+        if let Some(sort_key) = sort_key {
+            request =
+                request.key_schema(key(sort_key, KeyType::Range)).attribute_definitions(string_attribute(sort_key));
+        }
+        request.send().await.expect("create table");
+    }
+    TableNames {
+        users: format!("{prefix}-users"),
+        tokens: format!("{prefix}-tokens"),
+        permissions: format!("{prefix}-permissions"),
+        audit: format!("{prefix}-audit"),
+    }
+}
+
+fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().unwrap()
+}
+
+fn string_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
+}
