@@ -25,6 +25,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use permissions_service::auth::jwt::JwtVerifier;
+use permissions_service::store::audit::{AUDIT_EVENT_ID, AUDIT_USER_ID};
+use permissions_service::store::users::{PERMISSIONS, USER_ID};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
@@ -378,13 +380,13 @@ const OTHER: &str = "0e000000-0000-4000-8000-000000000002";
 const MISSING: &str = "0e000000-0000-4000-8000-000000000003";
 
 fn exists(env: &TestEnv, user_id: &str) -> TransactWriteItem {
-    condition(env, user_id, "attribute_exists(user_id)")
+    condition(env, user_id, &format!("attribute_exists({USER_ID})"))
 }
 
 fn condition(env: &TestEnv, user_id: &str, expression: &str) -> TransactWriteItem {
     let check = ConditionCheck::builder()
         .table_name(&env.tables.users)
-        .key("user_id", s(user_id))
+        .key(USER_ID, s(user_id))
         .condition_expression(expression)
         .build()
         .unwrap();
@@ -394,9 +396,9 @@ fn condition(env: &TestEnv, user_id: &str, expression: &str) -> TransactWriteIte
 fn add_permission(env: &TestEnv, user_id: &str, permission: &str) -> TransactWriteItem {
     let update = Update::builder()
         .table_name(&env.tables.users)
-        .key("user_id", s(user_id))
+        .key(USER_ID, s(user_id))
         .update_expression("ADD #p :p")
-        .expression_attribute_names("#p", "permissions")
+        .expression_attribute_names("#p", PERMISSIONS)
         .expression_attribute_values(":p", ss(&[permission]))
         .build()
         .unwrap();
@@ -406,8 +408,8 @@ fn add_permission(env: &TestEnv, user_id: &str, permission: &str) -> TransactWri
 fn audit_put(env: &TestEnv, user_id: &str, event_id: &str) -> TransactWriteItem {
     let put = Put::builder()
         .table_name(&env.tables.audit)
-        .item("user_id", s(user_id))
-        .item("event_id", s(event_id))
+        .item(AUDIT_USER_ID, s(user_id))
+        .item(AUDIT_EVENT_ID, s(event_id))
         .item("note", s("hand-made"))
         .build()
         .unwrap();

@@ -4,7 +4,6 @@
 //! conditions, not the earlier reads, must catch it. Also what a warm catalog cache may decide,
 //! and what a caller without the right can make the endpoint read.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -12,9 +11,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::types::AttributeValue;
 use permissions_service::auth::api_token::token_hash;
 use permissions_service::auth::jwt::JwtVerifier;
+use permissions_service::store::audit::{AUDIT_EVENT_ID, Action as ChangeAction, AuditRecord};
+use permissions_service::store::tokens::{Expiry, TOKEN_HASH, TokenRecord};
+use permissions_service::store::users::UserRecord;
 use serde_json::{Value, json};
 
 use crate::support;
@@ -121,7 +122,7 @@ async fn a_key_revoked_in_flight_stops_its_own_request() {
     let tokens = env.tables.tokens.clone();
     let (status, body) = refused_after(&env, &interceptor, async move {
         let hash = token_hash(EDITOR_KEY);
-        support::client().delete_item().table_name(tokens).key("token_hash", s(&hash)).send().await.unwrap();
+        support::client().delete_item().table_name(tokens).key(TOKEN_HASH, s(&hash)).send().await.unwrap();
     })
     .await;
     assert_eq!((status, body), (401, json!({ "detail": "Invalid token." })));
@@ -132,11 +133,8 @@ async fn a_key_that_expires_in_flight_stops_its_own_request() {
     let (env, interceptor) = intercepted_org_world().await;
     let tokens = env.tables.tokens.clone();
     let (status, _) = refused_after(&env, &interceptor, async move {
-        let item = HashMap::from([
-            ("token_hash".to_owned(), s(&token_hash(EDITOR_KEY))),
-            ("user_id".to_owned(), s(EDITOR)),
-            ("expires_at".to_owned(), AttributeValue::N((now() - 1).to_string())),
-        ]);
+        let item = TokenRecord { user_id: EDITOR.to_owned(), expiry: Expiry::At((now() - 1) as f64) }
+            .to_item(&token_hash(EDITOR_KEY));
         support::client().put_item().table_name(tokens).set_item(Some(item)).send().await.unwrap();
     })
     .await;
@@ -148,8 +146,7 @@ async fn a_key_moved_to_another_user_in_flight_stops_its_request() {
     let (env, interceptor) = intercepted_org_world().await;
     let tokens = env.tables.tokens.clone();
     let (status, _) = refused_after(&env, &interceptor, async move {
-        let item =
-            HashMap::from([("token_hash".to_owned(), s(&token_hash(EDITOR_KEY))), ("user_id".to_owned(), s(PLAIN))]);
+        let item = TokenRecord { user_id: PLAIN.to_owned(), expiry: Expiry::Never }.to_item(&token_hash(EDITOR_KEY));
         support::client().put_item().table_name(tokens).set_item(Some(item)).send().await.unwrap();
     })
     .await;
@@ -161,7 +158,13 @@ async fn a_right_removed_in_flight_stops_the_grant() {
     let (env, interceptor) = intercepted_org_world().await;
     let users = env.tables.users.clone();
     let (status, body) = refused_after(&env, &interceptor, async move {
-        let item = HashMap::from([("user_id".to_owned(), s(EDITOR)), ("org_uuid".to_owned(), s(ORG_A))]);
+        let item = UserRecord {
+            user_id: EDITOR.to_owned(),
+            org_uuid: Some(ORG_A.to_owned()),
+            role: None,
+            permissions: Vec::new(),
+        }
+        .to_item();
         support::client().put_item().table_name(users).set_item(Some(item)).send().await.unwrap();
     })
     .await;
@@ -178,14 +181,21 @@ async fn an_existing_audit_record_is_never_overwritten() {
         // Plant a record under the very key this grant's audit Put is about to use.
         let request: Value = serde_json::from_slice(body).unwrap();
         let put = request["TransactItems"].as_array().unwrap().iter().find_map(|item| item.get("Put")).unwrap();
-        let event_id = put["Item"]["event_id"]["S"].as_str().unwrap().to_owned();
+        let event_id = put["Item"][AUDIT_EVENT_ID]["S"].as_str().unwrap().to_owned();
         *planted_key.lock().unwrap() = Some(event_id.clone());
         meanwhile(async move {
-            let item = HashMap::from([
-                ("user_id".to_owned(), s(TARGET)),
-                ("event_id".to_owned(), s(&event_id)),
-                ("actor_id".to_owned(), s("someone-else")),
-            ]);
+            let item = AuditRecord {
+                user_id: TARGET.to_owned(),
+                event_id: event_id.clone(),
+                action: ChangeAction::Grant,
+                actor_id: "someone-else".to_owned(),
+                endpoint: "elsewhere".to_owned(),
+                permissions: vec![P2.to_owned()],
+                at: "2026-01-01T00:00:00.000Z".to_owned(),
+                request_id: "planted".to_owned(),
+                org_uuid: None,
+            }
+            .to_item();
             support::client().put_item().table_name(audit).set_item(Some(item)).send().await.unwrap();
         });
     });

@@ -9,6 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use permissions_service::store::tokens::TOKEN_HASH;
+use permissions_service::store::users::USER_ID;
 use permissions_service::store::{WARM_UP_KEY, WARM_UP_TIMEOUT};
 
 /// Secrets Manager's GetSecretValue over HTTP, enough for the real binary's init: the current
@@ -372,9 +374,9 @@ fn each_function_opens_its_dynamodb_connection_at_init() {
             env!("CARGO_BIN_EXE_org-user-permissions"),
             org_env as fn(&str) -> Vec<(&'static str, String)>,
             "tokens",
-            "token_hash",
+            TOKEN_HASH,
         ),
-        (env!("CARGO_BIN_EXE_user-add-permissions"), admin_env, "users", "user_id"),
+        (env!("CARGO_BIN_EXE_user-add-permissions"), admin_env, "users", USER_ID),
     ] {
         let dynamodb = DynamoDbStub::start();
         let init = run_init(binary, &borrowed(&env(&dynamodb.url)));

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use permissions_service::auth::api_token::token_hash;
+use permissions_service::store::tokens::{TOKEN_HASH, USER_ID as TOKEN_USER_ID};
+use permissions_service::store::users::{ORG_UUID, PERMISSIONS, ROLE, USER_ID};
 use serde_json::json;
 
 use crate::support::fixtures::admin::{self, admin_world};
@@ -18,7 +20,7 @@ fn org_grant(key: &str) -> Event {
 }
 
 async fn put_token_item(env: &TestEnv, key: &str, user_id: AttributeValue) {
-    let item = HashMap::from([("token_hash".to_owned(), s(&token_hash(key))), ("user_id".to_owned(), user_id)]);
+    let item = HashMap::from([(TOKEN_HASH.to_owned(), s(&token_hash(key))), (TOKEN_USER_ID.to_owned(), user_id)]);
     env.put(&env.tables.tokens, item).await;
 }
 
@@ -42,14 +44,14 @@ async fn a_caller_whose_attributes_have_the_wrong_type_is_refused() {
     let env = org_world().await;
     let cases = [
         // A string holding the right's uuid: contains() on a string would match a substring.
-        ("right-in-a-string", vec![("org_uuid", s(ORG_A)), ("permissions", s(EDIT_RIGHT))]),
-        ("right-in-a-list", vec![("org_uuid", s(ORG_A)), ("permissions", AttributeValue::L(vec![s(EDIT_RIGHT)]))]),
-        ("org-as-a-number", vec![("org_uuid", AttributeValue::N("1".into())), ("permissions", ss(&[EDIT_RIGHT]))]),
-        ("org-as-a-set", vec![("org_uuid", ss(&[ORG_A])), ("permissions", ss(&[EDIT_RIGHT]))]),
+        ("right-in-a-string", vec![(ORG_UUID, s(ORG_A)), (PERMISSIONS, s(EDIT_RIGHT))]),
+        ("right-in-a-list", vec![(ORG_UUID, s(ORG_A)), (PERMISSIONS, AttributeValue::L(vec![s(EDIT_RIGHT)]))]),
+        ("org-as-a-number", vec![(ORG_UUID, AttributeValue::N("1".into())), (PERMISSIONS, ss(&[EDIT_RIGHT]))]),
+        ("org-as-a-set", vec![(ORG_UUID, ss(&[ORG_A])), (PERMISSIONS, ss(&[EDIT_RIGHT]))]),
     ];
     for (index, (name, attributes)) in cases.into_iter().enumerate() {
         let user_id = format!("e1000000-0000-4000-8000-{index:012}");
-        let mut item = HashMap::from([("user_id".to_owned(), s(&user_id))]);
+        let mut item = HashMap::from([(USER_ID.to_owned(), s(&user_id))]);
         item.extend(attributes.into_iter().map(|(attribute, value)| (attribute.to_owned(), value)));
         env.put(&env.tables.users, item).await;
         env.put_token(name, &user_id, None).await;
@@ -67,7 +69,7 @@ async fn an_admin_whose_role_has_the_wrong_type_is_forbidden() {
         [ss(&["admin"]), AttributeValue::L(vec![s("admin")]), AttributeValue::N("1".into())].into_iter().enumerate()
     {
         let caller = format!("64c00000000000000000000{index}");
-        let item = HashMap::from([("user_id".to_owned(), s(&caller)), ("role".to_owned(), role)]);
+        let item = HashMap::from([(USER_ID.to_owned(), s(&caller)), (ROLE.to_owned(), role)]);
         env.put(&env.tables.users, item).await;
         let body = json!({ "payload": { "userId": admin::TARGET, "permissions": ["compass.reports"] } });
         let request = Event::admin().bearer(&admin::jwt_for(&caller)).json(&body);
@@ -82,9 +84,9 @@ async fn a_target_whose_permissions_are_not_a_set_is_left_alone_and_reported() {
     // a log line that names the user, so an operator looks, rather than a 404 that would be false.
     let env = org_world().await;
     let item = HashMap::from([
-        ("user_id".to_owned(), s(TARGET)),
-        ("org_uuid".to_owned(), s(ORG_A)),
-        ("permissions".to_owned(), s("not-a-set")),
+        (USER_ID.to_owned(), s(TARGET)),
+        (ORG_UUID.to_owned(), s(ORG_A)),
+        (PERMISSIONS.to_owned(), s("not-a-set")),
     ]);
     env.put(&env.tables.users, item).await;
     let logs = CapturedLogs::start();

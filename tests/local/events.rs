@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use permissions_service::lambda_entry;
+use permissions_service::frame::routes::ROUTES;
 use permissions_service::local::demo;
 use serde_json::{Value, json};
 
-use crate::support::AdminAdd;
-use crate::support::OrgAdd;
 use crate::support::{Event, TestEnv};
 
 const ORG_DIR: &str = "org-user-permissions";
@@ -188,7 +186,7 @@ fn the_sample_events_match_the_demo_data() {
         let actual = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(actual == expected, "{} is stale: run `UPDATE_EVENTS=1 scripts/test events`", path.display());
     }
-    for dir in [ORG_DIR, ADMIN_DIR] {
+    for dir in ROUTES.map(|route| route.binary) {
         let on_disk = std::fs::read_dir(events_dir().join(dir)).unwrap().count();
         let declared = samples().iter().filter(|(d, _, _)| *d == dir).count();
         assert_eq!(on_disk, declared, "events/{dir} holds files no test declares");
@@ -203,10 +201,7 @@ async fn every_sample_event_gets_the_status_its_name_declares() {
         let env = TestEnv::with_demo_data().await;
         let mut context = lambda_http::Context::default();
         context.request_id = format!("sample-{name}");
-        let reply = match dir {
-            ORG_DIR => lambda_entry::answer_event(&env.frame::<OrgAdd>(), event, context).await,
-            _ => lambda_entry::answer_event(&env.frame::<AdminAdd>(), event, context).await,
-        };
+        let reply = env.answer_event(dir, event, context).await;
         let reply = reply.expect("an API Gateway event");
         let declared: u16 = name[..3].parse().unwrap();
         assert_eq!(reply["statusCode"], declared, "events/{dir}/{name}.json answered {reply}");

@@ -11,4 +11,5 @@ mod log_secrets;
 mod observability;
 mod process;
 mod template_policies;
+mod template_routes;
 mod template_tables;

@@ -58,13 +58,13 @@ impl MarkedEventReceiver for TagKeepingLoader {
     }
 }
 
-fn template() -> Yaml {
+pub(crate) fn template() -> Yaml {
     let mut loader = TagKeepingLoader::default();
     Parser::new_from_str(TEMPLATE).load(&mut loader, false).unwrap();
     loader.0.documents().first().cloned().expect("template.yaml holds one document")
 }
 
-fn functions(template: &Yaml) -> Vec<(String, &Yaml)> {
+pub(crate) fn functions(template: &Yaml) -> Vec<(String, &Yaml)> {
     let resources = template["Resources"].as_hash().unwrap();
     resources
         .iter()

@@ -1,5 +1,9 @@
 //! Fresh tables per test, keyed as `template.yaml` declares them (a test in tests/local checks).
 
+use permissions_service::store::audit::{AUDIT_EVENT_ID, AUDIT_USER_ID};
+use permissions_service::store::catalog::PERMISSION_UUID;
+use permissions_service::store::tokens::TOKEN_HASH;
+use permissions_service::store::users::USER_ID;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
@@ -15,10 +19,10 @@ pub struct TableNames {
 
 /// The four tables as `template.yaml` declares them: (name suffix, partition key, sort key).
 pub const TABLE_KEYS: [(&str, &str, Option<&str>); 4] = [
-    ("users", "user_id", None),
-    ("tokens", "token_hash", None),
-    ("permissions", "permission_uuid", None),
-    ("audit", "user_id", Some("event_id")),
+    ("users", USER_ID, None),
+    ("tokens", TOKEN_HASH, None),
+    ("permissions", PERMISSION_UUID, None),
+    ("audit", AUDIT_USER_ID, Some(AUDIT_EVENT_ID)),
 ];
 
 pub async fn create_tables(client: &Client) -> TableNames {

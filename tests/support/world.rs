@@ -13,7 +13,8 @@ use lambda_http::http::HeaderMap;
 use permissions_service::admin::{self, AdminApi, AdminTables};
 use permissions_service::auth::api_token::token_hash;
 use permissions_service::auth::jwt::JwtVerifier;
-use permissions_service::frame::{Endpoint, Frame};
+use permissions_service::frame::{Endpoint, Frame, routes};
+use permissions_service::lambda_entry::NotApiGateway;
 use permissions_service::org::{self, OrgApi, OrgTables};
 use permissions_service::store::audit::{AUDIT_USER_ID, AuditRecord};
 use permissions_service::store::catalog::CatalogEntry;
@@ -81,6 +82,22 @@ impl TestEnv {
     /// The endpoint `E` in its frame, as its binary runs it (without metrics).
     pub fn frame<E: TestEndpoint>(&self) -> Frame<E> {
         Frame::new(E::over(self))
+    }
+
+    /// One invocation of `binary` through the binaries' own entry path: the raw event in, the
+    /// raw reply out.
+    pub async fn answer_event(
+        &self,
+        binary: &str,
+        event: Value,
+        context: lambda_http::Context,
+    ) -> Result<Value, NotApiGateway> {
+        use permissions_service::lambda_entry::answer_event;
+        match binary {
+            b if b == routes::ORG_ADD.binary => answer_event(&self.frame::<org::Add>(), event, context).await,
+            b if b == routes::ADMIN_ADD.binary => answer_event(&self.frame::<admin::Add>(), event, context).await,
+            other => panic!("no endpoint is built for {other}: add it to TestEnv::answer_event"),
+        }
     }
 
     pub async fn put_user(&self, user_id: &str, org_uuid: Option<&str>, role: Option<&str>, permissions: &[&str]) {
