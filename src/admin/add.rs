@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use lambda_http::Request;
-
 use super::AdminApi;
 use super::change::AdminChangeResponse;
 use super::errors::AdminError;
@@ -26,7 +24,7 @@ impl Endpoint for Add {
     type Refusal = AdminError;
     type Success = Changed<AdminChangeResponse>;
 
-    async fn process(&self, request: &Request, call: &Call<'_>) -> Result<Self::Success, AdminError> {
-        self.0.change(request, call, Action::Grant, Self::ROUTE.binary).await
+    async fn process(&self, call: &Call<'_>) -> Result<Self::Success, AdminError> {
+        self.0.change(call, Action::Grant).await
     }
 }

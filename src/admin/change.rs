@@ -1,7 +1,6 @@
 //! What add and remove share: the request, the checks in the contract's order, and one change
 //! transaction that `ADD`s or `DELETE`s the permissions.
 
-use lambda_http::Request;
 use serde::Serialize;
 
 use super::AdminApi;
@@ -27,11 +26,10 @@ pub const REMOVED: &str = "Successfully removed permissions for this user.";
 impl AdminApi {
     pub(super) async fn change(
         &self,
-        request: &Request,
         call: &Call<'_>,
         action: Action,
-        endpoint: &'static str,
     ) -> Result<Changed<AdminChangeResponse>, AdminError> {
+        let request = call.request;
         let caller_id = self.authenticate(request.headers()).await?;
         let wanted = match request::parse(&body::content_type(request.headers()), body::bytes(request.body())) {
             Ok(wanted) => wanted,
@@ -44,7 +42,7 @@ impl AdminApi {
             caller_key_hash: None,
             target_user_id: wanted.user_id.as_str(),
             permissions: &wanted.permissions,
-            endpoint,
+            endpoint: call.endpoint,
             request_id: call.request_id,
         };
         let changed = match self.changes.apply(&change).await? {

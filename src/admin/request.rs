@@ -129,32 +129,16 @@ mod properties {
 
     use super::*;
     use crate::domain::{is_compass_permission, is_object_id};
+    use crate::frame::body::generated;
 
     fn permission() -> impl Strategy<Value = String> {
         "compass\\.[a-z][a-z0-9_-]{0,63}(\\.([a-z][a-z0-9_-]{0,63}|\\*))?"
     }
 
     fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
-            any::<String>().prop_map(Value::from),
-            permission().prop_map(Value::from),
-            "[0-9a-fA-F]{24}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 32, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map(
-                    prop_oneof![Just("payload".to_owned()), Just("userId".to_owned()), Just("permissions".to_owned())],
-                    inner,
-                    0..4
-                )
-                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
-            ]
-        })
+        let likely = prop_oneof![permission().prop_map(Value::from), "[0-9a-fA-F]{24}".prop_map(Value::from)];
+        let keys = prop_oneof![Just("payload".to_owned()), Just("userId".to_owned()), Just("permissions".to_owned())];
+        generated::json_value(likely.boxed(), keys.boxed())
     }
 
     proptest! {
@@ -198,9 +182,7 @@ mod properties {
             position in any::<prop::sample::Index>(),
             bad in json_value().prop_filter("not a permission", |value| !value.as_str().is_some_and(is_compass_permission)),
         ) {
-            let mut items: Vec<Value> = permissions.into_iter().map(Value::from).collect();
-            let index = position.index(items.len() + 1);
-            items.insert(index, bad);
+            let (items, index) = generated::with_bad_item(permissions, position, bad);
             let body = json!({ "payload": { "userId": "68bb46bb4db8c853599f1ebb", "permissions": items } }).to_string();
             let message = match parse(&ContentType::Json, body.as_bytes()) {
                 Err(AdminError::Validation(message)) => message,

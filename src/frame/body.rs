@@ -92,3 +92,38 @@ mod tests {
         assert!(is_too_large(&Body::Binary(vec![0; MAX_BODY_BYTES + 1])));
     }
 }
+
+/// Generated request bodies, for the APIs' parser properties.
+#[cfg(test)]
+pub(crate) mod generated {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Any JSON value, its leaves drawn also from `likely` (values the parser looks for) and
+    /// its objects' keys from `keys`, so generated bodies reach past the first check.
+    pub fn json_value(likely: BoxedStrategy<Value>, keys: BoxedStrategy<String>) -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            likely,
+        ];
+        leaf.prop_recursive(4, 32, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(keys.clone(), inner, 0..4)
+                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// `good` with `bad` inserted at `position`: the items, and the index `bad` is at.
+    pub fn with_bad_item(good: Vec<String>, position: prop::sample::Index, bad: Value) -> (Vec<Value>, usize) {
+        let mut items: Vec<Value> = good.into_iter().map(Value::from).collect();
+        let index = position.index(items.len() + 1);
+        items.insert(index, bad);
+        (items, index)
+    }
+}

@@ -38,17 +38,16 @@ pub trait Endpoint: Sync {
 
     /// The endpoint's own checks and work, after the frame matched the route and, for a route
     /// that reads a body, checked the body's size.
-    fn process(
-        &self,
-        request: &Request,
-        call: &Call<'_>,
-    ) -> impl Future<Output = Result<Self::Success, Self::Refusal>> + Send;
+    fn process(&self, call: &Call<'_>) -> impl Future<Output = Result<Self::Success, Self::Refusal>> + Send;
 }
 
-/// What the frame knows of a request before the endpoint sees it.
+/// A request as the endpoint sees it, with what the frame learned of it first.
 #[derive(Debug)]
 pub struct Call<'a> {
+    pub request: &'a Request,
     pub request_id: &'a str,
+    /// The binary serving it, for the audit trail.
+    pub endpoint: &'static str,
     pub matched: Matched,
 }
 
@@ -211,7 +210,7 @@ impl<E: Endpoint> Frame<E> {
         if E::ROUTE.reads_body() && body::is_too_large(request.body()) {
             return Err(Common::PayloadTooLarge.into());
         }
-        self.endpoint.process(request, &Call { request_id, matched }).await
+        self.endpoint.process(&Call { request, request_id, endpoint: E::ROUTE.binary, matched }).await
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use lambda_http::Request;
-
 use super::OrgApi;
 use super::change::OrgChangeResponse;
 use super::errors::OrgError;
@@ -27,7 +25,7 @@ impl Endpoint for Add {
     type Refusal = OrgError;
     type Success = Changed<OrgChangeResponse>;
 
-    async fn process(&self, request: &Request, call: &Call<'_>) -> Result<Self::Success, OrgError> {
-        self.0.change(request, call, Action::Grant, Self::ROUTE.binary).await
+    async fn process(&self, call: &Call<'_>) -> Result<Self::Success, OrgError> {
+        self.0.change(call, Action::Grant).await
     }
 }

@@ -1,7 +1,6 @@
 //! What add and remove share: the request, the checks in the contract's order, and one change
 //! transaction that `ADD`s or `DELETE`s the permissions.
 
-use lambda_http::Request;
 use serde::Serialize;
 
 use super::errors::OrgError;
@@ -18,13 +17,8 @@ pub struct OrgChangeResponse {
 }
 
 impl OrgApi {
-    pub(super) async fn change(
-        &self,
-        request: &Request,
-        call: &Call<'_>,
-        action: Action,
-        endpoint: &'static str,
-    ) -> Result<Changed<OrgChangeResponse>, OrgError> {
+    pub(super) async fn change(&self, call: &Call<'_>, action: Action) -> Result<Changed<OrgChangeResponse>, OrgError> {
+        let request = call.request;
         let path_user_uuid = call.matched.parameter.as_deref().unwrap_or_default();
         let caller = self.authenticate(request.headers(), EDIT_ORG_USERS).await?;
         let wanted =
@@ -39,7 +33,7 @@ impl OrgApi {
             caller_key_hash: Some(&caller.key_hash),
             target_user_id: wanted.target.as_str(),
             permissions: &wanted.permission_uuids,
-            endpoint,
+            endpoint: call.endpoint,
             request_id: call.request_id,
         };
         let changed = changed(self.changes.apply(&change).await?)?;

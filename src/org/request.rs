@@ -148,6 +148,7 @@ mod properties {
 
     use super::*;
     use crate::domain::is_hyphenated_uuid;
+    use crate::frame::body::generated;
 
     fn uuid_any_case() -> impl Strategy<Value = String> {
         (any::<u128>(), any::<u128>()).prop_map(|(bits, upper_mask)| {
@@ -168,25 +169,8 @@ mod properties {
     }
 
     fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
-            any::<String>().prop_map(Value::from),
-            uuid_any_case().prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 32, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map(
-                    prop_oneof![Just("permission_uuids".to_owned()), any::<String>()],
-                    inner,
-                    0..4
-                )
-                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
-            ]
-        })
+        let keys = prop_oneof![Just("permission_uuids".to_owned()), any::<String>()];
+        generated::json_value(uuid_any_case().prop_map(Value::from).boxed(), keys.boxed())
     }
 
     fn is_normal_uuid(text: &str) -> bool {
@@ -235,9 +219,7 @@ mod properties {
             position in any::<prop::sample::Index>(),
             bad in json_value().prop_filter("not a UUID", |value| !value.as_str().is_some_and(is_hyphenated_uuid)),
         ) {
-            let mut items: Vec<Value> = uuids.into_iter().map(Value::from).collect();
-            let index = position.index(items.len() + 1);
-            items.insert(index, bad);
+            let (items, index) = generated::with_bad_item(uuids, position, bad);
             let body = json!({ "permission_uuids": items }).to_string();
             match parse("5de38a8e-800e-4cba-84c5-ee6c27f304d8", &ContentType::Json, body.as_bytes()) {
                 Err(OrgError::InvalidFields(fields)) => {

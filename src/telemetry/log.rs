@@ -107,30 +107,21 @@ pub fn completed(request: &Completed<'_>) {
         );
         let (actor, permissions, changed) = (change.actor.as_str(), change.permissions.join(","), change.changed);
         let permissions = permissions.as_str();
-        match change.action {
-            Action::Grant => tracing::info!(
-                log_type = "audit",
-                request_id,
-                trace_id,
-                endpoint,
-                actor,
-                target,
-                permissions,
-                changed,
-                "permissions granted"
-            ),
-            Action::Revoke => tracing::info!(
-                log_type = "audit",
-                request_id,
-                trace_id,
-                endpoint,
-                actor,
-                target,
-                permissions,
-                changed,
-                "permissions revoked"
-            ),
-        }
+        let verb = match change.action {
+            Action::Grant => "granted",
+            Action::Revoke => "revoked",
+        };
+        tracing::info!(
+            log_type = "audit",
+            request_id,
+            trace_id,
+            endpoint,
+            actor,
+            target,
+            permissions,
+            changed,
+            "permissions {verb}"
+        );
     } else if status >= 500 {
         tracing::error!(request_id, trace_id, endpoint, status, outcome, latency_us, dynamodb_us, "request failed");
     } else {
