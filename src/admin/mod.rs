@@ -3,6 +3,7 @@
 //! shared by its endpoints; each operation is a file.
 //!
 //! - [`add`]: `PUT /user/add-permissions`.
+//! - [`remove`]: `PUT /user/remove-permissions`.
 //!
 //! Checks run in the contract's order: route, body size (413), JWT (401), request form (400),
 //! the caller's admin role (403), then the conditional write (404 when the target is missing).
@@ -16,11 +17,13 @@ pub mod add;
 pub mod auth;
 mod change;
 pub mod errors;
+pub mod remove;
 pub mod request;
 
 use aws_sdk_dynamodb::Client;
 
 pub use self::add::Add;
+pub use self::remove::Remove;
 use crate::auth::jwt::JwtVerifier;
 use crate::config::{ConfigError, process_env, table_name};
 use crate::store::change::Changes;

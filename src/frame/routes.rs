@@ -22,16 +22,18 @@ pub struct Route {
     pub path: &'static str,
 }
 
-pub const ORG_ADD: Route = Route {
-    binary: "org-user-permissions",
-    method: Method::PATCH,
-    path: "/organizations/users/permissions/{user_uuid}",
-};
+const ORG_USER_PERMISSIONS: &str = "/organizations/users/permissions/{user_uuid}";
+
+pub const ORG_ADD: Route = Route { binary: "org-user-permissions", method: Method::PATCH, path: ORG_USER_PERMISSIONS };
+pub const ORG_REMOVE: Route =
+    Route { binary: "org-user-permissions-remove", method: Method::DELETE, path: ORG_USER_PERMISSIONS };
 pub const ADMIN_ADD: Route =
     Route { binary: "user-add-permissions", method: Method::PUT, path: "/user/add-permissions" };
+pub const ADMIN_REMOVE: Route =
+    Route { binary: "user-remove-permissions", method: Method::PUT, path: "/user/remove-permissions" };
 
 /// Every route the service serves.
-pub const ROUTES: [&Route; 2] = [&ORG_ADD, &ADMIN_ADD];
+pub const ROUTES: [&Route; 4] = [&ORG_ADD, &ORG_REMOVE, &ADMIN_ADD, &ADMIN_REMOVE];
 
 /// A request matched to its route: the path parameter's value, as sent, when the route has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +126,14 @@ mod tests {
         assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/abc"), org("abc"));
         assert_eq!(routed(Method::PUT, "/user/add-permissions").as_deref(), Some("user-add-permissions:"));
         assert_eq!(routed(Method::PUT, "/user/add-permissions/").as_deref(), Some("user-add-permissions:"));
+        assert_eq!(
+            routed(Method::DELETE, "/organizations/users/permissions/abc/"),
+            Some("org-user-permissions-remove:abc".to_owned())
+        );
+        assert_eq!(routed(Method::PUT, "/user/remove-permissions").as_deref(), Some("user-remove-permissions:"));
+        let org_remove = Some("org-user-permissions-remove:abc".to_owned());
+        assert_eq!(routed(Method::DELETE, "/organizations/users/permissions/abc/"), org_remove);
+        assert_eq!(routed(Method::PUT, "/user/remove-permissions").as_deref(), Some("user-remove-permissions:"));
         assert_eq!(routed(Method::GET, "/organizations/users/permissions/abc/"), None);
         assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/"), None);
         assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/a/b"), None);

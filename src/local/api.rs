@@ -33,8 +33,10 @@ impl LocalApi {
     pub fn new(org: OrgApi, admin: AdminApi, metrics: Metrics) -> Self {
         let (org, admin) = (Arc::new(org), Arc::new(admin));
         let endpoints: Vec<Box<dyn Routed>> = vec![
-            Box::new(Frame::new(org::Add(org)).with_metrics(metrics.clone())),
-            Box::new(Frame::new(admin::Add(admin)).with_metrics(metrics)),
+            Box::new(Frame::new(org::Add(org.clone())).with_metrics(metrics.clone())),
+            Box::new(Frame::new(org::Remove(org)).with_metrics(metrics.clone())),
+            Box::new(Frame::new(admin::Add(admin.clone())).with_metrics(metrics.clone())),
+            Box::new(Frame::new(admin::Remove(admin)).with_metrics(metrics)),
         ];
         Self { endpoints }
     }

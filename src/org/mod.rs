@@ -3,6 +3,7 @@
 //! by its endpoints; each operation is a file.
 //!
 //! - [`add`]: `PATCH /organizations/users/permissions/{user_uuid}/`.
+//! - [`remove`]: `DELETE /organizations/users/permissions/{user_uuid}/`.
 //!
 //! Checks run in the contract's order: route, body size (413), token (401), request form (400),
 //! the caller's right (403), catalog membership of the uuids (400), then the one conditional
@@ -19,9 +20,11 @@ pub mod add;
 pub mod auth;
 mod change;
 pub mod errors;
+pub mod remove;
 pub mod request;
 
 pub use self::add::Add;
+pub use self::remove::Remove;
 
 use aws_sdk_dynamodb::Client;
 

@@ -116,6 +116,7 @@ pub fn completed(request: &Completed<'_>) {
             request_id,
             trace_id,
             endpoint,
+            action = change.action.as_str(),
             actor,
             target,
             permissions,

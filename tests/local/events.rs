@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use crate::support::{Event, TestEnv};
 
 const ORG_DIR: &str = "org-user-permissions";
+const ORG_REMOVE_DIR: &str = "org-user-permissions-remove";
 const ADMIN_DIR: &str = "user-add-permissions";
+const ADMIN_REMOVE_DIR: &str = "user-remove-permissions";
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
@@ -22,6 +24,20 @@ fn events_dir() -> PathBuf {
 
 fn org(user_uuid: &str, body: &Value) -> Event {
     Event::org(user_uuid).token(demo::EDITOR_TOKEN).header("content-type", "application/json").body(&body.to_string())
+}
+
+fn org_remove(user_uuid: &str, body: &Value) -> Event {
+    Event::org_remove(user_uuid)
+        .token(demo::EDITOR_TOKEN)
+        .header("content-type", "application/json")
+        .body(&body.to_string())
+}
+
+fn admin_remove(caller: &str, body: &Value) -> Event {
+    Event::admin_remove()
+        .bearer(&demo::jwt_for(caller))
+        .header("content-type", "application/json")
+        .body(&body.to_string())
 }
 
 fn admin(caller: &str, body: &Value) -> Event {
@@ -159,6 +175,71 @@ fn samples() -> Vec<(&'static str, &'static str, Value)> {
             false,
         ),
         (ADMIN_DIR, "413-body-too-large", admin(demo::ADMIN, &json!(null)).body(&huge), false),
+        // The demo editor holds edit_org_users; removing what the target does not hold is a
+        // no-op, still 200.
+        (ORG_REMOVE_DIR, "200-revoke-seed-example", org_remove(demo::TARGET, &seed_body), false),
+        (
+            ORG_REMOVE_DIR,
+            "200-revoke-without-trailing-slash",
+            org_remove(demo::TARGET, &seed_body).path(&format!("/organizations/users/permissions/{}", demo::TARGET)),
+            false,
+        ),
+        (ORG_REMOVE_DIR, "200-rest-api-v1", org_remove(demo::TARGET, &seed_body), true),
+        (
+            ORG_REMOVE_DIR,
+            "400-unknown-permission-uuid",
+            org_remove(demo::TARGET, &json!({ "permission_uuids": ["00000000-0000-4000-8000-000000000000"] })),
+            false,
+        ),
+        (
+            ORG_REMOVE_DIR,
+            "401-missing-token",
+            Event::org_remove(demo::TARGET).header("content-type", "application/json").body(&seed_body.to_string()),
+            false,
+        ),
+        (
+            ORG_REMOVE_DIR,
+            "403-member-without-edit-right",
+            Event::org_remove(demo::TARGET)
+                .token(demo::MEMBER_TOKEN)
+                .header("content-type", "application/json")
+                .body(&seed_body.to_string()),
+            false,
+        ),
+        (ORG_REMOVE_DIR, "404-user-of-another-org", org_remove(demo::OUTSIDER, &seed_body), false),
+        (ORG_REMOVE_DIR, "413-body-too-large", org_remove(demo::TARGET, &json!(null)).body(&huge), false),
+        (
+            ADMIN_REMOVE_DIR,
+            "200-revoke-seed-example",
+            admin_remove(demo::ADMIN, &admin_body(demo::ADMIN_TARGET, &["compass.users.*"])),
+            false,
+        ),
+        (
+            ADMIN_REMOVE_DIR,
+            "200-rest-api-v1",
+            admin_remove(demo::ADMIN, &admin_body(demo::ADMIN_TARGET, &["compass.users.*"])),
+            true,
+        ),
+        (
+            ADMIN_REMOVE_DIR,
+            "400-invalid-permission",
+            admin_remove(demo::ADMIN, &admin_body(demo::ADMIN_TARGET, &["Compass.Users"])),
+            false,
+        ),
+        (
+            ADMIN_REMOVE_DIR,
+            "401-missing-token",
+            Event::admin_remove().header("content-type", "application/json").body(&seed_admin.to_string()),
+            false,
+        ),
+        (ADMIN_REMOVE_DIR, "403-non-admin", admin_remove(demo::NON_ADMIN, &seed_admin), false),
+        (
+            ADMIN_REMOVE_DIR,
+            "404-missing-user",
+            admin_remove(demo::ADMIN, &admin_body("000000000000000000000000", &["compass.users.*"])),
+            false,
+        ),
+        (ADMIN_REMOVE_DIR, "413-body-too-large", admin_remove(demo::ADMIN, &json!(null)).body(&huge), false),
     ];
     samples
         .into_iter()

@@ -30,7 +30,29 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "OrgUserPermissionsRemoveFunction",
+        &[
+            ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
+            ("dynamodb:ConditionCheckItem", "!GetAtt TokensTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
+            ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+        ],
+    ),
+    (
         "UserAddPermissionsFunction",
+        &[
+            ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+            ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
+        ],
+    ),
+    (
+        "UserRemovePermissionsFunction",
         &[
             ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Context, Request, RequestExt};
 use permissions_service::frame::Route;
-use permissions_service::frame::routes::{ADMIN_ADD, ORG_ADD};
+use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
 use serde_json::{Value, json};
 
 /// An API Gateway event, built the way API Gateway sends it and parsed by lambda_http.
@@ -60,6 +60,16 @@ impl Event {
     /// The admin API's add route.
     pub fn admin() -> Self {
         Self::route(&ADMIN_ADD, None)
+    }
+
+    /// The org API's remove route for `user_uuid`.
+    pub fn org_remove(user_uuid: &str) -> Self {
+        Self::route(&ORG_REMOVE, Some(user_uuid))
+    }
+
+    /// The admin API's remove route.
+    pub fn admin_remove() -> Self {
+        Self::route(&ADMIN_REMOVE, None)
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {

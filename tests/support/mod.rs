@@ -22,3 +22,5 @@ pub use self::world::{JWT_SECRET, TestEndpoint, TestEnv, TestResponse, now, s, s
 /// The endpoints, by API and operation, as tests name them.
 pub type OrgAdd = permissions_service::org::Add;
 pub type AdminAdd = permissions_service::admin::Add;
+pub type OrgRemove = permissions_service::org::Remove;
+pub type AdminRemove = permissions_service::admin::Remove;

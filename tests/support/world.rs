@@ -51,6 +51,18 @@ impl TestEndpoint for admin::Add {
     }
 }
 
+impl TestEndpoint for org::Remove {
+    fn over(env: &TestEnv) -> Self {
+        org::Remove(env.org.clone())
+    }
+}
+
+impl TestEndpoint for admin::Remove {
+    fn over(env: &TestEnv) -> Self {
+        admin::Remove(env.admin.clone())
+    }
+}
+
 impl TestEnv {
     pub async fn new() -> Self {
         Self::with_jwt(JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap()).await
@@ -95,7 +107,9 @@ impl TestEnv {
         use permissions_service::lambda_entry::answer_event;
         match binary {
             b if b == routes::ORG_ADD.binary => answer_event(&self.frame::<org::Add>(), event, context).await,
+            b if b == routes::ORG_REMOVE.binary => answer_event(&self.frame::<org::Remove>(), event, context).await,
             b if b == routes::ADMIN_ADD.binary => answer_event(&self.frame::<admin::Add>(), event, context).await,
+            b if b == routes::ADMIN_REMOVE.binary => answer_event(&self.frame::<admin::Remove>(), event, context).await,
             other => panic!("no endpoint is built for {other}: add it to TestEnv::answer_event"),
         }
     }
