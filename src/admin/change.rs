@@ -49,7 +49,13 @@ impl AdminApi {
             ChangeOutcome::Applied { changed } => changed,
             ChangeOutcome::TargetNotFound => return Err(AdminError::UserNotFound),
             ChangeOutcome::CallerUnknown => return Err(AdminError::InvalidToken),
-            ChangeOutcome::CallerForbidden => return Err(AdminError::Forbidden(action)),
+            ChangeOutcome::CallerForbidden => {
+                let what = match action {
+                    Action::Grant => "add permissions",
+                    Action::Revoke => "remove permissions",
+                };
+                return Err(AdminError::Forbidden(what));
+            }
             ChangeOutcome::LimitExceeded { would_hold } => {
                 return Err(AdminError::Validation(limit_message(would_hold)));
             }

@@ -8,7 +8,6 @@ use crate::frame::body::MAX_BODY_BYTES;
 use crate::frame::response::{json_response, with_challenge, with_retry_after};
 use crate::frame::{Common, Refusal, routes};
 use crate::store::StoreError;
-use crate::store::change::Action;
 
 #[derive(Debug)]
 pub enum AdminError {
@@ -16,8 +15,8 @@ pub enum AdminError {
     MissingToken,
     InvalidToken,
     Validation(String),
-    /// The caller is not an admin; the action it tried, for the message.
-    Forbidden(Action),
+    /// The caller is not an admin; what it tried ("add permissions"), for the message.
+    Forbidden(&'static str),
     UserNotFound,
 }
 
@@ -75,12 +74,7 @@ impl Refusal for AdminError {
             AdminError::MissingToken => ("UNAUTHORIZED", "Missing authentication token.".to_owned()),
             AdminError::InvalidToken => ("UNAUTHORIZED", "Invalid or expired authentication token.".to_owned()),
             AdminError::Validation(message) => ("VALIDATION_ERROR", message.clone()),
-            AdminError::Forbidden(Action::Grant) => {
-                ("FORBIDDEN", "Insufficient permissions: only admins can add permissions.".to_owned())
-            }
-            AdminError::Forbidden(Action::Revoke) => {
-                ("FORBIDDEN", "Insufficient permissions: only admins can remove permissions.".to_owned())
-            }
+            AdminError::Forbidden(what) => ("FORBIDDEN", format!("Insufficient permissions: only admins can {what}.")),
             AdminError::UserNotFound => ("USER_NOT_FOUND", "User with this ID does not exist.".to_owned()),
         };
         let response = json_response(self.status(), &json!({ "error": { "code": code, "message": message } }));

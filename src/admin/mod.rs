@@ -4,6 +4,8 @@
 //!
 //! - [`add`]: `PUT /user/add-permissions`.
 //! - [`remove`]: `PUT /user/remove-permissions`.
+//! - [`list`]: `GET /user/permissions?userId=`.
+//! - [`history`]: `GET /user/permission-history?userId=[&limit][&cursor]`.
 //!
 //! Checks run in the contract's order: route, body size (413), JWT (401), request form (400),
 //! the caller's admin role (403), then the conditional write (404 when the target is missing).
@@ -16,16 +18,24 @@
 pub mod add;
 pub mod auth;
 mod change;
+mod cursor;
 pub mod errors;
+pub mod history;
+pub mod list;
+pub mod query;
+mod read;
 pub mod remove;
 pub mod request;
 
 use aws_sdk_dynamodb::Client;
 
 pub use self::add::Add;
+pub use self::history::History;
+pub use self::list::List;
 pub use self::remove::Remove;
 use crate::auth::jwt::JwtVerifier;
 use crate::config::{ConfigError, process_env, table_name};
+use crate::store::audit::AuditLog;
 use crate::store::change::Changes;
 use crate::store::timing::instrumented;
 use crate::store::users::{USER_ID, Users};
@@ -49,6 +59,7 @@ pub struct AdminApi {
     jwt: JwtVerifier,
     users: Users,
     changes: Changes,
+    history: AuditLog,
 }
 
 impl AdminApi {
@@ -57,6 +68,7 @@ impl AdminApi {
         Self {
             jwt,
             users: Users::new(client.clone(), tables.users.clone()),
+            history: AuditLog::new(client.clone(), tables.audit.clone()),
             changes: Changes::new(client, tables.users, tables.audit),
         }
     }

@@ -136,6 +136,23 @@ impl<B: Serialize + Send> Success for Changed<B> {
     }
 }
 
+/// A read's answer: its 200 body, and its log line's outcome.
+#[derive(Debug)]
+pub struct Read<B> {
+    pub body: B,
+    pub outcome: &'static str,
+}
+
+impl<B: Serialize + Send> Success for Read<B> {
+    fn to_response(&self) -> Response<Body> {
+        json_response(200, &self.body)
+    }
+
+    fn outcome(&self) -> &'static str {
+        self.outcome
+    }
+}
+
 /// An endpoint as a function runs it: built once per process, it answers every request.
 #[derive(Debug)]
 pub struct Frame<E> {

@@ -27,13 +27,20 @@ const ORG_USER_PERMISSIONS: &str = "/organizations/users/permissions/{user_uuid}
 pub const ORG_ADD: Route = Route { binary: "org-user-permissions", method: Method::PATCH, path: ORG_USER_PERMISSIONS };
 pub const ORG_REMOVE: Route =
     Route { binary: "org-user-permissions-remove", method: Method::DELETE, path: ORG_USER_PERMISSIONS };
+pub const ORG_LIST: Route =
+    Route { binary: "org-user-permissions-list", method: Method::GET, path: ORG_USER_PERMISSIONS };
 pub const ADMIN_ADD: Route =
     Route { binary: "user-add-permissions", method: Method::PUT, path: "/user/add-permissions" };
 pub const ADMIN_REMOVE: Route =
     Route { binary: "user-remove-permissions", method: Method::PUT, path: "/user/remove-permissions" };
 
+pub const ADMIN_LIST: Route = Route { binary: "user-list-permissions", method: Method::GET, path: "/user/permissions" };
+pub const ADMIN_HISTORY: Route =
+    Route { binary: "user-permission-history", method: Method::GET, path: "/user/permission-history" };
+
 /// Every route the service serves.
-pub const ROUTES: [&Route; 4] = [&ORG_ADD, &ORG_REMOVE, &ADMIN_ADD, &ADMIN_REMOVE];
+pub const ROUTES: [&Route; 7] =
+    [&ORG_ADD, &ORG_REMOVE, &ORG_LIST, &ADMIN_ADD, &ADMIN_REMOVE, &ADMIN_LIST, &ADMIN_HISTORY];
 
 /// A request matched to its route: the path parameter's value, as sent, when the route has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +141,11 @@ mod tests {
         let org_remove = Some("org-user-permissions-remove:abc".to_owned());
         assert_eq!(routed(Method::DELETE, "/organizations/users/permissions/abc/"), org_remove);
         assert_eq!(routed(Method::PUT, "/user/remove-permissions").as_deref(), Some("user-remove-permissions:"));
-        assert_eq!(routed(Method::GET, "/organizations/users/permissions/abc/"), None);
+        let org_list = Some("org-user-permissions-list:abc".to_owned());
+        assert_eq!(routed(Method::GET, "/organizations/users/permissions/abc/"), org_list);
+        assert_eq!(routed(Method::GET, "/user/permissions/").as_deref(), Some("user-list-permissions:"));
+        assert_eq!(routed(Method::GET, "/user/permission-history").as_deref(), Some("user-permission-history:"));
+        assert_eq!(routed(Method::POST, "/organizations/users/permissions/abc/"), None);
         assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/"), None);
         assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/a/b"), None);
         assert_eq!(routed(Method::PUT, "/x/user/add-permissions"), None);

@@ -34,9 +34,12 @@ impl LocalApi {
         let (org, admin) = (Arc::new(org), Arc::new(admin));
         let endpoints: Vec<Box<dyn Routed>> = vec![
             Box::new(Frame::new(org::Add(org.clone())).with_metrics(metrics.clone())),
-            Box::new(Frame::new(org::Remove(org)).with_metrics(metrics.clone())),
+            Box::new(Frame::new(org::Remove(org.clone())).with_metrics(metrics.clone())),
+            Box::new(Frame::new(org::List(org)).with_metrics(metrics.clone())),
             Box::new(Frame::new(admin::Add(admin.clone())).with_metrics(metrics.clone())),
-            Box::new(Frame::new(admin::Remove(admin)).with_metrics(metrics)),
+            Box::new(Frame::new(admin::Remove(admin.clone())).with_metrics(metrics.clone())),
+            Box::new(Frame::new(admin::List(admin.clone())).with_metrics(metrics.clone())),
+            Box::new(Frame::new(admin::History(admin)).with_metrics(metrics)),
         ];
         Self { endpoints }
     }

@@ -13,6 +13,8 @@ use crate::store::users::UserRecord;
 /// An authenticated org caller.
 pub struct OrgCaller {
     pub user: UserRecord,
+    /// The user read with it, when one was asked for and exists.
+    pub other: Option<UserRecord>,
     /// The permission that gives it the right asked for, judged on a catalog entry read now.
     pub right_uuid: Option<String>,
     /// The hash of the key it sent, whose liveness a change's transaction re-checks.
@@ -32,8 +34,14 @@ impl OrgCaller {
 
 impl OrgApi {
     /// The caller behind the `Token` key: unknown, expired, and orphaned keys are all invalid.
-    /// Reading the caller also reads, fresh, the catalog entries that could give it `right`.
-    pub async fn authenticate(&self, headers: &HeaderMap, right: &str) -> Result<OrgCaller, OrgError> {
+    /// Reading the caller also reads, fresh, the catalog entries that could give it one of
+    /// `rights`, and `other` when given, in the same call.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        rights: &[&str],
+        other: Option<&str>,
+    ) -> Result<OrgCaller, OrgError> {
         let key = match credentials(headers, "Token") {
             Credentials::Absent => return Err(OrgError::CredentialsNotProvided),
             Credentials::Malformed => return Err(OrgError::InvalidToken),
@@ -48,9 +56,9 @@ impl OrgApi {
             .ok_or(OrgError::InvalidToken)?;
         let caller = self
             .catalog
-            .caller_holding(&self.users_table, &token.user_id, right)
+            .caller_holding(&self.users_table, &token.user_id, rights, other)
             .await?
             .ok_or(OrgError::InvalidToken)?;
-        Ok(OrgCaller { user: caller.user, right_uuid: caller.right_uuid, key_hash })
+        Ok(OrgCaller { user: caller.user, other: caller.other, right_uuid: caller.right_uuid, key_hash })
     }
 }

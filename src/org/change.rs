@@ -20,7 +20,7 @@ impl OrgApi {
     pub(super) async fn change(&self, call: &Call<'_>, action: Action) -> Result<Changed<OrgChangeResponse>, OrgError> {
         let request = call.request;
         let path_user_uuid = call.matched.parameter.as_deref().unwrap_or_default();
-        let caller = self.authenticate(request.headers(), EDIT_ORG_USERS).await?;
+        let caller = self.authenticate(request.headers(), &[EDIT_ORG_USERS], None).await?;
         let wanted =
             request::parse(path_user_uuid, &body::content_type(request.headers()), body::bytes(request.body()))?;
         let (org_uuid, right_uuid) = caller.right()?;

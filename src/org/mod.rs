@@ -4,6 +4,7 @@
 //!
 //! - [`add`]: `PATCH /organizations/users/permissions/{user_uuid}/`.
 //! - [`remove`]: `DELETE /organizations/users/permissions/{user_uuid}/`.
+//! - [`list`]: `GET /organizations/users/permissions/{user_uuid}/`.
 //!
 //! Checks run in the contract's order: route, body size (413), token (401), request form (400),
 //! the caller's right (403), catalog membership of the uuids (400), then the one conditional
@@ -20,10 +21,12 @@ pub mod add;
 pub mod auth;
 mod change;
 pub mod errors;
+pub mod list;
 pub mod remove;
 pub mod request;
 
 pub use self::add::Add;
+pub use self::list::List;
 pub use self::remove::Remove;
 
 use aws_sdk_dynamodb::Client;
@@ -37,8 +40,10 @@ use crate::store::timing::instrumented;
 use crate::store::tokens::{TOKEN_HASH, Tokens};
 use crate::store::{self};
 
-/// The catalog codename a caller's permissions must include to change a user's.
+/// The catalog codename a caller's permissions must include to change a user's (or read them).
 pub const EDIT_ORG_USERS: &str = "edit_org_users";
+/// The codename that lets a caller read a user's permissions without changing them.
+pub const VIEW_ORG_USERS: &str = "view_org_users";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgTables {

@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{read_string, string_attribute};
+use super::{StoreError, read_string, string_attribute};
 
 pub const AUDIT_USER_ID: &str = "user_id";
 pub const AUDIT_EVENT_ID: &str = "event_id";
@@ -109,6 +110,59 @@ impl AuditRecord {
             request_id: text(REQUEST_ID),
             org_uuid: read_string(item, ORG_UUID).map(str::to_owned),
         })
+    }
+}
+
+/// One user's audit records, newest first, a page at a time.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    client: Client,
+    table: String,
+}
+
+/// A page of a user's history: its records, newest first, and the event id to continue after
+/// when there are more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub records: Vec<AuditRecord>,
+    pub continue_after: Option<String>,
+}
+
+impl AuditLog {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    /// Up to `limit` records of `user_id`, newest first, older than `after` (an event id) when
+    /// given. One strongly consistent `Query` of `limit + 1` items: the extra one only says
+    /// whether a next page exists, so the last page says so instead of leading to an empty one.
+    pub async fn page(&self, user_id: &str, limit: usize, after: Option<&str>) -> Result<Page, StoreError> {
+        let wanted = i32::try_from(limit + 1).unwrap_or(i32::MAX);
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#user = :user")
+            .expression_attribute_names("#user", AUDIT_USER_ID)
+            .expression_attribute_values(":user", string_attribute(user_id))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(wanted);
+        if let Some(event_id) = after {
+            query = query
+                .exclusive_start_key(AUDIT_USER_ID, string_attribute(user_id))
+                .exclusive_start_key(AUDIT_EVENT_ID, string_attribute(event_id));
+        }
+        let output = query.send().await.map_err(|error| StoreError::sdk("Query(audit)", &error))?;
+        let mut records: Vec<AuditRecord> =
+            output.items.unwrap_or_default().iter().filter_map(AuditRecord::from_item).collect();
+        let continue_after = if records.len() > limit {
+            records.truncate(limit);
+            records.last().map(|record| record.event_id.clone())
+        } else {
+            None
+        };
+        Ok(Page { records, continue_after })
     }
 }
 

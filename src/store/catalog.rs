@@ -55,8 +55,10 @@ pub struct Catalog {
 pub struct CallerWithRight {
     pub user: UserRecord,
     /// The uuid of a permission the caller holds whose catalog entry, read in this request,
-    /// carries the codename; `None` when it holds no such permission.
+    /// carries one of the codenames; `None` when it holds no such permission.
     pub right_uuid: Option<String>,
+    /// The other user read in the same call, when one was asked for and exists.
+    pub other: Option<UserRecord>,
 }
 
 impl Catalog {
@@ -89,21 +91,25 @@ impl Catalog {
     }
 
     /// Reads the user `user_id` from `users_table` and finds which of its permissions carries
-    /// `codename`, judging only on catalog entries read now. Warm, that is one `BatchGetItem`:
-    /// the user, and the entries the cache says carry the codename (a warm cache decides which
-    /// entries to read, never the answer). Cold, the user's permissions that the cache does not
-    /// know yet are read next. Denial may rest on the cache (an entry known to carry another
-    /// codename is never read again); authorization never does. `None` when the user does not
-    /// exist.
+    /// one of `rights` (codenames), judging only on catalog entries read now. Warm, that is one
+    /// `BatchGetItem`: the user (and `other`, when given: a read's target rides along), and the
+    /// entries the cache says carry a codename (a warm cache decides which entries to read, never
+    /// the answer). Cold, the user's permissions that the cache does not know yet are read next.
+    /// Denial may rest on the cache (an entry known to carry another codename is never read
+    /// again); authorization never does. `None` when the user does not exist.
     pub async fn caller_holding(
         &self,
         users_table: &str,
         user_id: &str,
-        codename: &str,
+        rights: &[&str],
+        other: Option<&str>,
     ) -> Result<Option<CallerWithRight>, StoreError> {
-        let candidates = self.cached_uuids_named(codename);
+        let candidates = self.cached_uuids_named(rights);
+        // BatchGetItem refuses a key asked for twice: a caller reading itself is read once.
+        let mut users = vec![user_id];
+        users.extend(other.filter(|other| *other != user_id));
         let reads = [
-            TableKeys { table: users_table, key_name: USER_ID, keys: vec![user_id] },
+            TableKeys { table: users_table, key_name: USER_ID, keys: users },
             TableKeys {
                 table: &self.table,
                 key_name: PERMISSION_UUID,
@@ -111,20 +117,25 @@ impl Catalog {
             },
         ];
         let mut items = batch_get(&self.client, &reads, "BatchGetItem(users, permissions)").await?;
-        let Some(user) = items.remove(users_table).into_iter().flatten().find_map(|item| UserRecord::from_item(&item))
-        else {
+        let mut read: Vec<UserRecord> =
+            items.remove(users_table).into_iter().flatten().filter_map(|item| UserRecord::from_item(&item)).collect();
+        let Some(position) = read.iter().position(|user| user.user_id == user_id) else {
             return Ok(None);
         };
+        let user = read.swap_remove(position);
+        let other = match other {
+            Some(other) if other == user_id => Some(user.clone()),
+            Some(other) => read.into_iter().find(|user| user.user_id == other),
+            None => None,
+        };
         let fresh = self.remember(items.remove(&self.table).unwrap_or_default());
+        let carries_a_right = |name: &String| rights.contains(&name.as_str());
         let holding = |entries: &HashMap<String, String>| {
-            user.permissions
-                .iter()
-                .find(|uuid| entries.get(uuid.as_str()).is_some_and(|name| name == codename))
-                .cloned()
+            user.permissions.iter().find(|uuid| entries.get(uuid.as_str()).is_some_and(carries_a_right)).cloned()
         };
         let mut right_uuid = holding(&fresh);
         if right_uuid.is_none() {
-            // What the cache does not know yet, and what it learned to carry the codename since
+            // What the cache does not know yet, and what it learned to carry a codename since
             // this request chose its candidates (a concurrent request may have just read it).
             let unread: Vec<&str> = {
                 let cache = self.codenames.read().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -132,17 +143,23 @@ impl Catalog {
                     .iter()
                     .map(String::as_str)
                     .filter(|uuid| !fresh.contains_key(*uuid))
-                    .filter(|uuid| cache.get(*uuid).is_none_or(|name| name == codename))
+                    .filter(|uuid| cache.get(*uuid).is_none_or(carries_a_right))
                     .collect()
             };
             right_uuid = holding(&self.fetch(&unread).await?);
         }
-        Ok(Some(CallerWithRight { user, right_uuid }))
+        Ok(Some(CallerWithRight { user, right_uuid, other }))
     }
 
-    fn cached_uuids_named(&self, codename: &str) -> Vec<String> {
+    /// Room is left in the batch for the caller and one other user.
+    fn cached_uuids_named(&self, rights: &[&str]) -> Vec<String> {
         let cache = self.codenames.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.iter().filter(|(_, name)| *name == codename).map(|(uuid, _)| uuid.clone()).take(BATCH_SIZE - 1).collect()
+        cache
+            .iter()
+            .filter(|(_, name)| rights.contains(&name.as_str()))
+            .map(|(uuid, _)| uuid.clone())
+            .take(BATCH_SIZE - 2)
+            .collect()
     }
 
     /// Strongly consistent reads of the given entries, remembered in the cache.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, read_string, string_attribute};
+use super::{StoreError, TableKeys, batch_get, read_string, string_attribute};
 
 pub const USER_ID: &str = "user_id";
 pub const PERMISSIONS: &str = "permissions";
@@ -66,6 +66,25 @@ pub struct Users {
 impl Users {
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table }
+    }
+
+    /// `caller` and `target` in one strongly consistent `BatchGetItem` (one key when they are
+    /// the same user: DynamoDB refuses a key asked for twice). Either is `None` when missing.
+    pub async fn get_pair(
+        &self,
+        caller: &str,
+        target: &str,
+    ) -> Result<(Option<UserRecord>, Option<UserRecord>), StoreError> {
+        let mut keys = vec![caller];
+        if target != caller {
+            keys.push(target);
+        }
+        let reads = [TableKeys { table: &self.table, key_name: USER_ID, keys }];
+        let mut items = batch_get(&self.client, &reads, "BatchGetItem(users)").await?;
+        let users: Vec<UserRecord> =
+            items.remove(&self.table).unwrap_or_default().iter().filter_map(UserRecord::from_item).collect();
+        let find = |id: &str| users.iter().find(|user| user.user_id == id).cloned();
+        Ok((find(caller), find(target)))
     }
 
     /// A strongly consistent read: a revoked right or a demotion takes effect on the next request.

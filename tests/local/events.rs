@@ -17,6 +17,9 @@ const ORG_DIR: &str = "org-user-permissions";
 const ORG_REMOVE_DIR: &str = "org-user-permissions-remove";
 const ADMIN_DIR: &str = "user-add-permissions";
 const ADMIN_REMOVE_DIR: &str = "user-remove-permissions";
+const ORG_LIST_DIR: &str = "org-user-permissions-list";
+const ADMIN_LIST_DIR: &str = "user-list-permissions";
+const ADMIN_HISTORY_DIR: &str = "user-permission-history";
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
@@ -38,6 +41,10 @@ fn admin_remove(caller: &str, body: &Value) -> Event {
         .bearer(&demo::jwt_for(caller))
         .header("content-type", "application/json")
         .body(&body.to_string())
+}
+
+fn admin_read(event: Event, caller: &str) -> Event {
+    event.bearer(&demo::jwt_for(caller))
 }
 
 fn admin(caller: &str, body: &Value) -> Event {
@@ -62,6 +69,7 @@ fn samples() -> Vec<(&'static str, &'static str, Value)> {
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
         URL_SAFE_NO_PAD.encode(json!({ "sub": demo::ADMIN, "exp": demo::JWT_EXPIRES_AT }).to_string())
     );
+    let admin_target = format!("userId={}", demo::ADMIN_TARGET);
     let expired = hs256(&json!({ "sub": demo::ADMIN, "exp": 1_700_000_000 }));
     let samples: Vec<(&str, &str, Event, bool)> = vec![
         (
@@ -240,6 +248,60 @@ fn samples() -> Vec<(&'static str, &'static str, Value)> {
             false,
         ),
         (ADMIN_REMOVE_DIR, "413-body-too-large", admin_remove(demo::ADMIN, &json!(null)).body(&huge), false),
+        // Reads: the demo member holds view_org_users, so it may list too.
+        (ORG_LIST_DIR, "200-list-target", Event::org_list(demo::TARGET).token(demo::EDITOR_TOKEN), false),
+        (ORG_LIST_DIR, "200-list-as-viewer", Event::org_list(demo::TARGET).token(demo::MEMBER_TOKEN), false),
+        (
+            ORG_LIST_DIR,
+            "200-list-without-trailing-slash",
+            Event::org_list(demo::TARGET)
+                .token(demo::EDITOR_TOKEN)
+                .path(&format!("/organizations/users/permissions/{}", demo::TARGET)),
+            false,
+        ),
+        (ORG_LIST_DIR, "200-rest-api-v1", Event::org_list(demo::TARGET).token(demo::EDITOR_TOKEN), true),
+        (ORG_LIST_DIR, "400-invalid-user-uuid", Event::org_list("not-a-uuid").token(demo::EDITOR_TOKEN), false),
+        (ORG_LIST_DIR, "401-missing-token", Event::org_list(demo::TARGET), false),
+        (ORG_LIST_DIR, "404-user-of-another-org", Event::org_list(demo::OUTSIDER).token(demo::EDITOR_TOKEN), false),
+        (ADMIN_LIST_DIR, "200-list-seed-target", admin_read(Event::admin_list(&admin_target), demo::ADMIN), false),
+        (ADMIN_LIST_DIR, "200-rest-api-v1", admin_read(Event::admin_list(&admin_target), demo::ADMIN), true),
+        (ADMIN_LIST_DIR, "400-missing-user-id", admin_read(Event::admin_list(""), demo::ADMIN), false),
+        (ADMIN_LIST_DIR, "400-invalid-user-id", admin_read(Event::admin_list("userId=nope"), demo::ADMIN), false),
+        (ADMIN_LIST_DIR, "401-missing-token", Event::admin_list(&admin_target), false),
+        (ADMIN_LIST_DIR, "403-non-admin", admin_read(Event::admin_list(&admin_target), demo::NON_ADMIN), false),
+        (
+            ADMIN_LIST_DIR,
+            "404-missing-user",
+            admin_read(Event::admin_list("userId=000000000000000000000000"), demo::ADMIN),
+            false,
+        ),
+        (ADMIN_HISTORY_DIR, "200-history", admin_read(Event::admin_history(&admin_target), demo::ADMIN), false),
+        (
+            ADMIN_HISTORY_DIR,
+            "200-history-one-per-page",
+            admin_read(Event::admin_history(&format!("{admin_target}&limit=1")), demo::ADMIN),
+            false,
+        ),
+        (
+            ADMIN_HISTORY_DIR,
+            "400-limit-out-of-range",
+            admin_read(Event::admin_history(&format!("{admin_target}&limit=101")), demo::ADMIN),
+            false,
+        ),
+        (
+            ADMIN_HISTORY_DIR,
+            "400-malformed-cursor",
+            admin_read(Event::admin_history(&format!("{admin_target}&cursor=not-a-cursor")), demo::ADMIN),
+            false,
+        ),
+        (ADMIN_HISTORY_DIR, "401-missing-token", Event::admin_history(&admin_target), false),
+        (ADMIN_HISTORY_DIR, "403-non-admin", admin_read(Event::admin_history(&admin_target), demo::NON_ADMIN), false),
+        (
+            ADMIN_HISTORY_DIR,
+            "404-missing-user",
+            admin_read(Event::admin_history("userId=000000000000000000000000"), demo::ADMIN),
+            false,
+        ),
     ];
     samples
         .into_iter()

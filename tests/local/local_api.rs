@@ -92,7 +92,8 @@ async fn routes_answer_like_api_gateway() {
     let slashless = format!("/organizations/users/permissions/{}", demo::TARGET);
     assert_eq!(send(&address, "PATCH", &slashless, &json_auth, &body).await.status, 200);
     for (method, path) in [
-        ("GET", slashless.as_str()),
+        ("POST", slashless.as_str()),
+        ("GET", "/user/add-permissions"),
         ("PATCH", "/organizations/users/permissions/"),
         ("PATCH", "/nowhere"),
         ("POST", "/user/add-permissions"),

@@ -42,6 +42,14 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "OrgUserPermissionsListFunction",
+        &[
+            ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
+        ],
+    ),
+    (
         "UserAddPermissionsFunction",
         &[
             ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
@@ -58,6 +66,23 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+            ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
+        ],
+    ),
+    (
+        "UserListPermissionsFunction",
+        &[
+            ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
+            ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
+        ],
+    ),
+    (
+        "UserPermissionHistoryFunction",
+        &[
+            ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:Query", "!GetAtt AuditTable.Arn"),
             ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
         ],
     ),

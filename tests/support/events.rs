@@ -3,9 +3,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Context, Request, RequestExt};
 use permissions_service::frame::Route;
-use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
+use permissions_service::frame::routes::{
+    ADMIN_ADD, ADMIN_HISTORY, ADMIN_LIST, ADMIN_REMOVE, ORG_ADD, ORG_LIST, ORG_REMOVE,
+};
 use serde_json::{Value, json};
 
 /// An API Gateway event, built the way API Gateway sends it and parsed by lambda_http.
@@ -70,6 +73,21 @@ impl Event {
     /// The admin API's remove route.
     pub fn admin_remove() -> Self {
         Self::route(&ADMIN_REMOVE, None)
+    }
+
+    /// The org API's list route for `user_uuid`.
+    pub fn org_list(user_uuid: &str) -> Self {
+        Self::route(&ORG_LIST, Some(user_uuid))
+    }
+
+    /// The admin API's list route, with its raw query string (`userId=...`).
+    pub fn admin_list(query: &str) -> Self {
+        Self::route(&ADMIN_LIST, None).query(query)
+    }
+
+    /// The admin API's history route, with its raw query string.
+    pub fn admin_history(query: &str) -> Self {
+        Self::route(&ADMIN_HISTORY, None).query(query)
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -187,14 +205,25 @@ impl Event {
             values.as_array_mut().unwrap().push(Value::String(value.clone()));
         }
         let resource = self.route_key.split_once(' ').map(|(_, path)| path).unwrap_or(&self.path);
+        // As API Gateway delivers a REST API's query: decoded, the last value of each name in one
+        // map and every value in the other.
+        let (mut single, mut every) = (serde_json::Map::new(), serde_json::Map::new());
+        let parsed: QueryMap = self.query.parse().unwrap_or_default();
+        for (name, value) in parsed.iter() {
+            single.insert(name.to_owned(), Value::String(value.to_owned()));
+            let values = every.entry(name.to_owned()).or_insert_with(|| json!([]));
+            values.as_array_mut().unwrap().push(Value::String(value.to_owned()));
+        }
+        let (single, every) =
+            if single.is_empty() { (Value::Null, Value::Null) } else { (Value::Object(single), Value::Object(every)) };
         json!({
             "resource": resource,
             "path": self.path,
             "httpMethod": self.method,
             "headers": headers,
             "multiValueHeaders": multi,
-            "queryStringParameters": null,
-            "multiValueQueryStringParameters": null,
+            "queryStringParameters": single,
+            "multiValueQueryStringParameters": every,
             "pathParameters": self.path_parameters,
             "stageVariables": null,
             "requestContext": {

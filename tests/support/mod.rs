@@ -24,3 +24,6 @@ pub type OrgAdd = permissions_service::org::Add;
 pub type AdminAdd = permissions_service::admin::Add;
 pub type OrgRemove = permissions_service::org::Remove;
 pub type AdminRemove = permissions_service::admin::Remove;
+pub type OrgList = permissions_service::org::List;
+pub type AdminList = permissions_service::admin::List;
+pub type AdminHistory = permissions_service::admin::History;

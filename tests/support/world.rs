@@ -63,6 +63,24 @@ impl TestEndpoint for admin::Remove {
     }
 }
 
+impl TestEndpoint for org::List {
+    fn over(env: &TestEnv) -> Self {
+        org::List(env.org.clone())
+    }
+}
+
+impl TestEndpoint for admin::List {
+    fn over(env: &TestEnv) -> Self {
+        admin::List(env.admin.clone())
+    }
+}
+
+impl TestEndpoint for admin::History {
+    fn over(env: &TestEnv) -> Self {
+        admin::History(env.admin.clone())
+    }
+}
+
 impl TestEnv {
     pub async fn new() -> Self {
         Self::with_jwt(JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap()).await
@@ -110,6 +128,11 @@ impl TestEnv {
             b if b == routes::ORG_REMOVE.binary => answer_event(&self.frame::<org::Remove>(), event, context).await,
             b if b == routes::ADMIN_ADD.binary => answer_event(&self.frame::<admin::Add>(), event, context).await,
             b if b == routes::ADMIN_REMOVE.binary => answer_event(&self.frame::<admin::Remove>(), event, context).await,
+            b if b == routes::ORG_LIST.binary => answer_event(&self.frame::<org::List>(), event, context).await,
+            b if b == routes::ADMIN_LIST.binary => answer_event(&self.frame::<admin::List>(), event, context).await,
+            b if b == routes::ADMIN_HISTORY.binary => {
+                answer_event(&self.frame::<admin::History>(), event, context).await
+            }
             other => panic!("no endpoint is built for {other}: add it to TestEnv::answer_event"),
         }
     }
@@ -220,6 +243,15 @@ impl TestEnv {
         let response = self.call::<E>(request).await;
         assert_eq!(response.status, status, "unexpected answer: {response:?}");
         assert_eq!(self.snapshot().await, before, "a refused request wrote something");
+        response
+    }
+
+    /// Calls the read endpoint `E` expecting a 200, and proves it wrote nothing.
+    pub async fn reads<E: TestEndpoint>(&self, request: Request) -> TestResponse {
+        let before = self.snapshot().await;
+        let response = self.call::<E>(request).await;
+        assert_eq!(response.status, 200, "unexpected answer: {response:?}");
+        assert_eq!(self.snapshot().await, before, "a read wrote something");
         response
     }
 

@@ -1,0 +1,97 @@
+//! `GET /user/permission-history?userId=<ObjectId>[&limit=1..100][&cursor=...]`: who changed a
+//! user's permissions, newest first, a page at a time.
+//!
+//! Checks: route, JWT (401), query (400: `userId`, `limit`, and a cursor this service issued for
+//! this `userId`), the caller's admin role (403), the target (404, even when it has records).
+//! A body is ignored. Strongly consistent, never audited, writes nothing.
+//!
+//! DynamoDB: the BatchGetItem of the caller and the target runs at the same time as the audit
+//! table's Query, so the request waits for one round trip, not two. The Query's records are
+//! dropped unread when the caller may not see them.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::cursor::Cursor;
+use super::errors::AdminError;
+use super::read::judged;
+use super::{AdminApi, query};
+use crate::frame::{Call, Endpoint, Read, Route, routes};
+use crate::store::audit::AuditRecord;
+use crate::telemetry::metrics::Activity;
+
+pub const RETRIEVED: &str = "Successfully retrieved permission history for this user.";
+
+#[derive(Debug, Clone)]
+pub struct History(pub Arc<AdminApi>);
+
+impl From<AdminApi> for History {
+    fn from(api: AdminApi) -> Self {
+        Self(Arc::new(api))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AdminPermissionHistory {
+    message: &'static str,
+    data: HistoryData,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryData {
+    user_id: String,
+    events: Vec<HistoryEvent>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryEvent {
+    event_id: String,
+    action: &'static str,
+    actor: String,
+    endpoint: String,
+    permissions: Vec<String>,
+    at: String,
+    request_id: String,
+}
+
+impl From<AuditRecord> for HistoryEvent {
+    fn from(record: AuditRecord) -> Self {
+        Self {
+            event_id: record.event_id,
+            action: record.action.as_str(),
+            actor: record.actor_id,
+            endpoint: record.endpoint,
+            permissions: record.permissions,
+            at: record.at,
+            request_id: record.request_id,
+        }
+    }
+}
+
+impl Endpoint for History {
+    const ROUTE: &'static Route = &routes::ADMIN_HISTORY;
+    const ACTIVITY: Activity = Activity::Read;
+    type Refusal = AdminError;
+    type Success = Read<AdminPermissionHistory>;
+
+    async fn process(&self, call: &Call<'_>) -> Result<Self::Success, AdminError> {
+        let api = &self.0;
+        let (caller_id, page) = api.authenticated_query(call.request, query::page).await?;
+        let user_id = page.user_id.as_str();
+        let (users, records) = tokio::join!(
+            api.users.get_pair(&caller_id, user_id),
+            api.history.page(user_id, page.limit, page.after.as_deref())
+        );
+        let (caller, target) = users?;
+        judged(caller, target, "view permission history")?;
+        let records = records?;
+        let next_cursor = records.continue_after.map(|after| Cursor { user_id: user_id.to_owned(), after }.encode());
+        let events = records.records.into_iter().map(HistoryEvent::from).collect();
+        let data = HistoryData { user_id: page.user_id.into_string(), events, next_cursor };
+        Ok(Read { body: AdminPermissionHistory { message: RETRIEVED, data }, outcome: "listed" })
+    }
+}
