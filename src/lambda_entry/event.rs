@@ -62,6 +62,8 @@ pub fn payload_format(event: &Value) -> Option<PayloadFormat> {
     }
 }
 
+/// The request a function builds from an API Gateway event, with `context` attached: the one
+/// conversion every binary runs, public so the tests build their requests the same way.
 pub fn to_request(event: Value, context: Context) -> Result<(PayloadFormat, Request), EventError> {
     let format = payload_format(&event).ok_or(EventError::NotApiGateway)?;
     let Value::Object(fields) = event else { return Err(EventError::NotApiGateway) };

@@ -22,7 +22,7 @@ use lambda_http::Context;
 use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-pub use self::event::{EventError, PayloadFormat};
+pub use self::event::{EventError, PayloadFormat, to_request};
 use crate::config::process_env;
 use crate::frame::response::json_response;
 use crate::frame::{Endpoint, Frame};

@@ -9,6 +9,7 @@ use permissions_service::frame::Route;
 use permissions_service::frame::routes::{
     ADMIN_ADD, ADMIN_HISTORY, ADMIN_LIST, ADMIN_REMOVE, ORG_ADD, ORG_LIST, ORG_REMOVE,
 };
+use permissions_service::lambda_entry::to_request;
 use serde_json::{Value, json};
 
 /// An API Gateway event, built the way API Gateway sends it and parsed by lambda_http.
@@ -252,10 +253,12 @@ impl Event {
         request.with_lambda_context(context)
     }
 
+    /// Through the binaries' own conversion (`lambda_entry::to_request`), so an in-process test
+    /// sees exactly the request a deployed function builds from the same event.
     fn parse(&self, event: Value) -> Request {
-        let request = lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
         let mut context = Context::default();
         context.request_id = self.request_id.clone();
-        request.with_lambda_context(context)
+        let (_, request) = to_request(event, context).expect("a valid API Gateway event");
+        request
     }
 }
