@@ -663,6 +663,7 @@ impl<'a> PreparedCase<'a> {
             ("TOKENS_TABLE", tables.tokens.clone()),
             ("PERMISSIONS_TABLE", tables.permissions.clone()),
             ("AUDIT_TABLE", tables.audit.clone()),
+            ("IDEMPOTENCY_TABLE", tables.idempotency.clone()),
         ]);
         match case.key {
             KeySource::Configuration => {

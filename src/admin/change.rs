@@ -6,8 +6,10 @@ use serde::Serialize;
 use super::AdminApi;
 use super::errors::AdminError;
 use super::request;
-use crate::frame::{Call, Changed, body};
+use crate::frame::response::json_text;
+use crate::frame::{self, Call, Changed, body};
 use crate::store::change::{Action, CallerRight, Change, ChangeOutcome, limit_message};
+use crate::store::idempotency::Claim;
 use crate::telemetry::log::ChangeSummary;
 
 /// The success body, fields in the documented order.
@@ -35,6 +37,23 @@ impl AdminApi {
             Ok(wanted) => wanted,
             Err(invalid) => return Err(self.unknown_caller_first(&caller_id, invalid).await),
         };
+        let key = frame::idempotency_key(request).map_err(|frame::MalformedKey| {
+            AdminError::Validation("Idempotency-Key must be 1 to 255 visible ASCII characters, sent once.".into())
+        });
+        let key = match key {
+            Ok(key) => key,
+            Err(invalid) => return Err(self.unknown_caller_first(&caller_id, invalid).await),
+        };
+        let message = match action {
+            Action::Grant => ADDED,
+            Action::Revoke => REMOVED,
+        };
+        let body = AdminChangeResponse { message, data: Empty {} };
+        let claim = key.map(|key| {
+            let mut parts = vec![call.endpoint, wanted.user_id.as_str()];
+            parts.extend(wanted.permissions.iter());
+            Claim::new(&caller_id, key, &parts, 200, json_text(&body))
+        });
         let change = Change {
             action,
             caller_id: &caller_id,
@@ -44,9 +63,13 @@ impl AdminApi {
             permissions: &wanted.permissions,
             endpoint: call.endpoint,
             request_id: call.request_id,
+            idempotency: claim.as_ref(),
         };
         let changed = match self.changes.apply(&change).await? {
             ChangeOutcome::Applied { changed } => changed,
+            ChangeOutcome::Replayed(stored) => return Ok(Changed::Replayed(stored)),
+            ChangeOutcome::KeyReused => return Err(AdminError::IdempotencyKeyReused),
+            ChangeOutcome::KeyInUse => return Err(AdminError::RequestInProgress),
             ChangeOutcome::TargetNotFound => return Err(AdminError::UserNotFound),
             ChangeOutcome::CallerUnknown => return Err(AdminError::InvalidToken),
             ChangeOutcome::CallerForbidden => {
@@ -60,10 +83,6 @@ impl AdminApi {
                 return Err(AdminError::Validation(limit_message(would_hold)));
             }
         };
-        let message = match action {
-            Action::Grant => ADDED,
-            Action::Revoke => REMOVED,
-        };
         let summary = ChangeSummary {
             action,
             actor: caller_id,
@@ -71,6 +90,6 @@ impl AdminApi {
             permissions: wanted.permissions.into_vec(),
             changed,
         };
-        Ok(Changed { body: AdminChangeResponse { message, data: Empty {} }, summary })
+        Ok(Changed::Applied { body, summary })
     }
 }

@@ -18,6 +18,10 @@ pub enum AdminError {
     /// The caller is not an admin; what it tried ("add permissions"), for the message.
     Forbidden(&'static str),
     UserNotFound,
+    /// The caller's `Idempotency-Key` answered another request.
+    IdempotencyKeyReused,
+    /// A request under the caller's `Idempotency-Key` is still in flight.
+    RequestInProgress,
 }
 
 impl From<Common> for AdminError {
@@ -37,6 +41,8 @@ impl Refusal for AdminError {
         match self {
             AdminError::Common(common) => common.status(),
             AdminError::UserNotFound => 404,
+            AdminError::IdempotencyKeyReused => 422,
+            AdminError::RequestInProgress => 409,
             AdminError::MissingToken | AdminError::InvalidToken => 401,
             AdminError::Validation(_) => 400,
             AdminError::Forbidden(_) => 403,
@@ -51,6 +57,8 @@ impl Refusal for AdminError {
             AdminError::Validation(_) => "validation_error",
             AdminError::Forbidden(_) => "forbidden",
             AdminError::UserNotFound => "user_not_found",
+            AdminError::IdempotencyKeyReused => "idempotency_key_reused",
+            AdminError::RequestInProgress => "request_in_progress",
         }
     }
 
@@ -76,6 +84,13 @@ impl Refusal for AdminError {
             AdminError::Validation(message) => ("VALIDATION_ERROR", message.clone()),
             AdminError::Forbidden(what) => ("FORBIDDEN", format!("Insufficient permissions: only admins can {what}.")),
             AdminError::UserNotFound => ("USER_NOT_FOUND", "User with this ID does not exist.".to_owned()),
+            AdminError::IdempotencyKeyReused => {
+                ("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different request.".to_owned())
+            }
+            AdminError::RequestInProgress => (
+                "REQUEST_IN_PROGRESS",
+                "A request with this Idempotency-Key is still in progress; retry it later.".to_owned(),
+            ),
         };
         let response = json_response(self.status(), &json!({ "error": { "code": code, "message": message } }));
         match self {

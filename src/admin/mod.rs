@@ -45,11 +45,16 @@ use crate::store::{self};
 pub struct AdminTables {
     pub users: String,
     pub audit: String,
+    pub idempotency: String,
 }
 
 impl AdminTables {
     pub fn from_env(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(Self { users: table_name(lookup, "USERS_TABLE")?, audit: table_name(lookup, "AUDIT_TABLE")? })
+        Ok(Self {
+            users: table_name(lookup, "USERS_TABLE")?,
+            audit: table_name(lookup, "AUDIT_TABLE")?,
+            idempotency: table_name(lookup, "IDEMPOTENCY_TABLE")?,
+        })
     }
 }
 
@@ -69,7 +74,7 @@ impl AdminApi {
             jwt,
             users: Users::new(client.clone(), tables.users.clone()),
             history: AuditLog::new(client.clone(), tables.audit.clone()),
-            changes: Changes::new(client, tables.users, tables.audit),
+            changes: Changes::new(client, tables.users, tables.audit).with_idempotency(tables.idempotency),
         }
     }
 

@@ -23,6 +23,7 @@ use serde::Serialize;
 use self::response::json_response;
 pub use self::routes::{Matched, Route};
 use crate::store::StoreError;
+use crate::store::idempotency::{StoredAnswer, is_valid_key};
 use crate::store::timing::timing_dynamodb;
 use crate::telemetry::log::{self, ChangeSummary, Completed};
 use crate::telemetry::metrics::{Activity, Metrics};
@@ -115,25 +116,49 @@ pub trait Success: Send {
     }
 }
 
-/// A change that landed: the endpoint's 200 body, and what to log and count about it.
+/// A change's answer: the change that landed (its 200 body, and what to log and count about
+/// it), or the first answer an `Idempotency-Key` already had, given again.
 #[derive(Debug)]
-pub struct Changed<B> {
-    pub body: B,
-    pub summary: ChangeSummary,
+pub enum Changed<B> {
+    Applied { body: B, summary: ChangeSummary },
+    Replayed(StoredAnswer),
 }
 
 impl<B: Serialize + Send> Success for Changed<B> {
     fn to_response(&self) -> Response<Body> {
-        json_response(200, &self.body)
+        match self {
+            Changed::Applied { body, .. } => json_response(200, body),
+            Changed::Replayed(stored) => response::replayed(stored.status, stored.body.clone()),
+        }
     }
 
     fn outcome(&self) -> &'static str {
-        self.summary.outcome()
+        match self {
+            Changed::Applied { summary, .. } => summary.outcome(),
+            Changed::Replayed(_) => "replayed",
+        }
     }
 
     fn change(&self) -> Option<&ChangeSummary> {
-        Some(&self.summary)
+        match self {
+            Changed::Applied { summary, .. } => Some(summary),
+            Changed::Replayed(_) => None,
+        }
     }
+}
+
+/// An `Idempotency-Key` header that is not 1 to 255 visible ASCII characters, or is sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MalformedKey;
+
+/// The `Idempotency-Key` a write request carries, if any.
+pub fn idempotency_key(request: &Request) -> Result<Option<&str>, MalformedKey> {
+    let mut values = request.headers().get_all("idempotency-key").iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(MalformedKey);
+    }
+    value.to_str().ok().filter(|key| is_valid_key(key)).map(Some).ok_or(MalformedKey)
 }
 
 /// A read's answer: its 200 body, and its log line's outcome.

@@ -5,6 +5,11 @@ use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+/// A body as JSON text, as [`json_response`] would send it.
+pub fn json_text(body: &impl Serialize) -> String {
+    serde_json::to_string(body).unwrap_or_else(|_| r#"{"message":"Internal Server Error"}"#.to_owned())
+}
+
 /// A JSON response. Serialising our own response types cannot fail; if it ever did, the caller
 /// still gets a well-formed 500 rather than a panic.
 pub fn json_response(status: u16, body: &impl Serialize) -> Response<Body> {
@@ -15,6 +20,16 @@ pub fn json_response(status: u16, body: &impl Serialize) -> Response<Body> {
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// An answer given again for an `Idempotency-Key`: the first answer's status and body as
+/// stored, marked as a replay.
+pub fn replayed(status: u16, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
 }
 

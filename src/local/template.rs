@@ -146,6 +146,7 @@ mod tests {
                 ("TokensTable", "TOKENS_TABLE", 1, Some("expires_at")),
                 ("PermissionsTable", "PERMISSIONS_TABLE", 1, None),
                 ("AuditTable", "AUDIT_TABLE", 2, None),
+                ("IdempotencyTable", "IDEMPOTENCY_TABLE", 1, Some("expires_at")),
             ]
         );
     }

@@ -3,10 +3,13 @@
 
 use serde::Serialize;
 
+use super::Applied;
 use super::errors::OrgError;
 use super::{EDIT_ORG_USERS, OrgApi, changed, request};
-use crate::frame::{Call, Changed, body};
+use crate::frame::response::json_text;
+use crate::frame::{self, Call, Changed, body};
 use crate::store::change::{Action, CallerRight, Change};
+use crate::store::idempotency::Claim;
 use crate::telemetry::log::ChangeSummary;
 
 /// The 200 body of a change: the target, and the request's uuids, deduplicated and sorted.
@@ -23,8 +26,19 @@ impl OrgApi {
         let caller = self.authenticate(request.headers(), &[EDIT_ORG_USERS], None).await?;
         let wanted =
             request::parse(path_user_uuid, &body::content_type(request.headers()), body::bytes(request.body()))?;
+        let key = frame::idempotency_key(request).map_err(|frame::MalformedKey| OrgError::InvalidIdempotencyKey)?;
         let (org_uuid, right_uuid) = caller.right()?;
         self.require_in_catalog(&wanted.permission_uuids).await?;
+
+        let body = OrgChangeResponse {
+            user_uuid: wanted.target.to_string(),
+            permission_uuids: wanted.permission_uuids.as_slice().to_vec(),
+        };
+        let claim = key.map(|key| {
+            let mut parts = vec![call.endpoint, wanted.target.as_str()];
+            parts.extend(wanted.permission_uuids.iter());
+            Claim::new(&caller.user.user_id, key, &parts, 200, json_text(&body))
+        });
 
         let change = Change {
             action,
@@ -35,8 +49,12 @@ impl OrgApi {
             permissions: &wanted.permission_uuids,
             endpoint: call.endpoint,
             request_id: call.request_id,
+            idempotency: claim.as_ref(),
         };
-        let changed = changed(self.changes.apply(&change).await?)?;
+        let changed = match changed(self.changes.apply(&change).await?)? {
+            Applied::Now(changed) => changed,
+            Applied::Before(stored) => return Ok(Changed::Replayed(stored)),
+        };
         let summary = ChangeSummary {
             action,
             actor: caller.user.user_id.clone(),
@@ -44,10 +62,6 @@ impl OrgApi {
             permissions: wanted.permission_uuids.as_slice().to_vec(),
             changed,
         };
-        let body = OrgChangeResponse {
-            user_uuid: wanted.target.into_string(),
-            permission_uuids: wanted.permission_uuids.into_vec(),
-        };
-        Ok(Changed { body, summary })
+        Ok(Changed::Applied { body, summary })
     }
 }

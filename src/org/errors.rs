@@ -26,6 +26,11 @@ pub enum OrgError {
     InvalidFields(FieldErrors),
     PermissionDenied,
     NotFound,
+    InvalidIdempotencyKey,
+    /// The caller's `Idempotency-Key` answered another request.
+    IdempotencyKeyReused,
+    /// A request under the caller's `Idempotency-Key` is still in flight.
+    RequestInProgress,
 }
 
 impl From<Common> for OrgError {
@@ -49,6 +54,9 @@ impl Refusal for OrgError {
             OrgError::UnsupportedMediaType(_) => 415,
             OrgError::MalformedJson(_) | OrgError::NotAnObject(_) | OrgError::InvalidFields(_) => 400,
             OrgError::PermissionDenied => 403,
+            OrgError::InvalidIdempotencyKey => 400,
+            OrgError::IdempotencyKeyReused => 422,
+            OrgError::RequestInProgress => 409,
         }
     }
 
@@ -63,6 +71,9 @@ impl Refusal for OrgError {
             OrgError::InvalidFields(_) => "invalid_fields",
             OrgError::PermissionDenied => "permission_denied",
             OrgError::NotFound => "not_found",
+            OrgError::InvalidIdempotencyKey => "invalid_idempotency_key",
+            OrgError::IdempotencyKeyReused => "idempotency_key_reused",
+            OrgError::RequestInProgress => "request_in_progress",
         }
     }
 
@@ -100,6 +111,13 @@ impl Refusal for OrgError {
             OrgError::InvalidFields(fields) => json_response(status, fields),
             OrgError::PermissionDenied => detail("You do not have permission to perform this action."),
             OrgError::NotFound => detail("Not found."),
+            OrgError::InvalidIdempotencyKey => {
+                detail("Idempotency-Key must be 1 to 255 visible ASCII characters, sent once.")
+            }
+            OrgError::IdempotencyKeyReused => detail("This Idempotency-Key was already used for a different request."),
+            OrgError::RequestInProgress => {
+                detail("A request with this Idempotency-Key is still in progress; retry it later.")
+            }
         }
     }
 }

@@ -36,6 +36,7 @@ use crate::config::{ConfigError, process_env, table_name};
 use crate::domain::PermissionSet;
 use crate::store::catalog::Catalog;
 use crate::store::change::{ChangeOutcome, Changes, limit_message};
+use crate::store::idempotency::StoredAnswer;
 use crate::store::timing::instrumented;
 use crate::store::tokens::{TOKEN_HASH, Tokens};
 use crate::store::{self};
@@ -51,6 +52,7 @@ pub struct OrgTables {
     pub tokens: String,
     pub permissions: String,
     pub audit: String,
+    pub idempotency: String,
 }
 
 impl OrgTables {
@@ -60,6 +62,7 @@ impl OrgTables {
             tokens: table_name(lookup, "TOKENS_TABLE")?,
             permissions: table_name(lookup, "PERMISSIONS_TABLE")?,
             audit: table_name(lookup, "AUDIT_TABLE")?,
+            idempotency: table_name(lookup, "IDEMPOTENCY_TABLE")?,
         })
     }
 }
@@ -80,7 +83,9 @@ impl OrgApi {
             tokens: Tokens::new(client.clone(), tables.tokens.clone()),
             users_table: tables.users.clone(),
             catalog: Catalog::new(client.clone(), tables.permissions),
-            changes: Changes::new(client, tables.users, tables.audit).with_tokens(tables.tokens),
+            changes: Changes::new(client, tables.users, tables.audit)
+                .with_tokens(tables.tokens)
+                .with_idempotency(tables.idempotency),
         }
     }
 
@@ -109,10 +114,20 @@ impl OrgApi {
     }
 }
 
-/// A change's outcome in the org API's terms: whether it changed anything, or its refusal.
-fn changed(outcome: ChangeOutcome) -> Result<bool, OrgError> {
+/// A change that was made: now (and whether it changed anything), or before, under the same
+/// `Idempotency-Key` (its first answer).
+enum Applied {
+    Now(bool),
+    Before(StoredAnswer),
+}
+
+/// A change's outcome in the org API's terms: applied, or its refusal.
+fn changed(outcome: ChangeOutcome) -> Result<Applied, OrgError> {
     Err(match outcome {
-        ChangeOutcome::Applied { changed } => return Ok(changed),
+        ChangeOutcome::Applied { changed } => return Ok(Applied::Now(changed)),
+        ChangeOutcome::Replayed(stored) => return Ok(Applied::Before(stored)),
+        ChangeOutcome::KeyReused => OrgError::IdempotencyKeyReused,
+        ChangeOutcome::KeyInUse => OrgError::RequestInProgress,
         ChangeOutcome::TargetNotFound => OrgError::NotFound,
         ChangeOutcome::CallerUnknown => OrgError::InvalidToken,
         ChangeOutcome::CallerForbidden => OrgError::PermissionDenied,

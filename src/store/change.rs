@@ -37,6 +37,7 @@ use aws_sdk_dynamodb::types::{
 
 pub use super::audit::Action;
 use super::audit::{AUDIT_EVENT_ID, AuditRecord};
+use super::idempotency::{Claim, EXPIRES_AT as IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, StoredAnswer, epoch_seconds};
 use super::tokens::{EXPIRES_AT, TOKEN_HASH};
 use super::users::{ADMIN_ROLE, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
 use super::{StoreError, is_throttling_code, string_attribute};
@@ -99,6 +100,9 @@ pub struct Change<'a> {
     /// The binary that makes the change, for the audit trail.
     pub endpoint: &'static str,
     pub request_id: &'a str,
+    /// The caller's `Idempotency-Key` claim, when it sent one: written with the change, so a
+    /// retry is answered from it.
+    pub idempotency: Option<&'a Claim>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +118,13 @@ pub enum ChangeOutcome {
     CallerForbidden,
     /// A grant would take the target past [`MAX_PERMISSIONS_PER_USER`]; nothing was written.
     LimitExceeded { would_hold: usize },
+    /// The caller's key already answered this very request: its first answer, nothing written.
+    Replayed(StoredAnswer),
+    /// The caller's key already answered another request; nothing was written.
+    KeyReused,
+    /// Another request under the caller's key was still in flight for the whole contention
+    /// budget; nothing was written.
+    KeyInUse,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +134,8 @@ pub struct Changes {
     audit_table: String,
     /// The API keys, for changes whose caller authenticated with one.
     tokens_table: Option<String>,
+    /// The first answers to `Idempotency-Key`s, for changes that carry a claim.
+    idempotency_table: Option<String>,
 }
 
 /// What an attempt assumes about the target, and so what its condition requires.
@@ -150,13 +163,20 @@ impl Expectation {
 struct Layout {
     key: Option<usize>,
     caller: Option<usize>,
+    claim: Option<usize>,
     target: usize,
     audit: usize,
 }
 
 impl Changes {
     pub fn new(client: Client, users_table: String, audit_table: String) -> Self {
-        Self { client, users_table, audit_table, tokens_table: None }
+        Self { client, users_table, audit_table, tokens_table: None, idempotency_table: None }
+    }
+
+    /// Changes that carry an `Idempotency-Key` claim write it to this table.
+    pub fn with_idempotency(mut self, idempotency_table: String) -> Self {
+        self.idempotency_table = Some(idempotency_table);
+        self
     }
 
     /// Changes by API-key callers re-check the key in the transaction.
@@ -179,6 +199,8 @@ impl Changes {
         let (mut items, mut layout) = self.transact_items(change, &event_id, &expectation)?;
         let started = Instant::now();
         let mut throttled = false;
+        // The key's own record in another request's transaction: that request is in flight.
+        let mut claim_contended = false;
         let mut attempt = 0;
         while attempt < MAX_ATTEMPTS {
             attempt += 1;
@@ -210,11 +232,18 @@ impl Changes {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             }
             throttled |= reasons.iter().any(|reason| reason.code().is_some_and(is_throttling_code));
+            claim_contended |= layout
+                .claim
+                .and_then(|index| reasons.get(index))
+                .is_some_and(|reason| reason.code() == Some("TransactionConflict"));
             let pause = full_jitter(attempt - 1);
             if started.elapsed() + pause > CONTENTION_BUDGET {
                 break;
             }
             tokio::time::sleep(pause).await;
+        }
+        if claim_contended && !throttled {
+            return Ok(ChangeOutcome::KeyInUse);
         }
         // Contention and throttling both clear by themselves: the caller hears 503 with
         // Retry-After, as for throttling, and nothing was written.
@@ -233,7 +262,7 @@ impl Changes {
     ) -> Result<(Vec<TransactWriteItem>, Layout), StoreError> {
         let self_change = change.caller_id == change.target_user_id;
         let mut items = Vec::with_capacity(4);
-        let mut layout = Layout { key: None, caller: None, target: 0, audit: 0 };
+        let mut layout = Layout { key: None, caller: None, claim: None, target: 0, audit: 0 };
         if let Some(key_hash) = change.caller_key_hash {
             layout.key = Some(items.len());
             items.push(self.key_check(key_hash, change.caller_id)?);
@@ -248,6 +277,10 @@ impl Changes {
             items.push(self.caller_check(change.caller_id, right)?);
             None
         };
+        if let Some(claim) = change.idempotency {
+            layout.claim = Some(items.len());
+            items.push(self.claim_put(claim)?);
+        }
         layout.target = items.len();
         items.push(self.target_update(change, expectation, folded_right)?);
         layout.audit = items.len();
@@ -327,6 +360,26 @@ impl Changes {
             update = update.expression_attribute_names(placeholder, attribute);
         }
         Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
+    }
+
+    /// The key's record, unless the key already has one that has not expired (DynamoDB's TTL
+    /// deletes late). ALL_OLD returns that one, to answer from it.
+    fn claim_put(&self, claim: &Claim) -> Result<TransactWriteItem, StoreError> {
+        let table = self.idempotency_table.as_deref().ok_or_else(|| {
+            StoreError::new("TransactWriteItems (building the request)", "an idempotent change needs its table")
+        })?;
+        let now = SystemTime::now();
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(claim.to_item(now)))
+            .condition_expression("attribute_not_exists(#key) OR #expires_at < :now")
+            .expression_attribute_names("#key", IDEMPOTENCY_KEY)
+            .expression_attribute_names("#expires_at", IDEMPOTENCY_EXPIRES_AT)
+            .expression_attribute_values(":now", AttributeValue::N(epoch_seconds(now).to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Audit records are never overwritten: a Put that finds its item is refused.
@@ -525,8 +578,26 @@ fn classify(reasons: &[CancellationReason], change: &Change<'_>, layout: Layout)
     if failed(Some(layout.audit)).is_some() {
         return Ok(Some(Judged::AlreadyLanded));
     }
-    let Some(reason) = failed(Some(layout.target)) else { return Ok(None) };
     let self_change = layout.caller.is_none();
+    if let Some(reason) = failed(layout.claim) {
+        // A caller changing its own set has its right in the target's condition: judged first.
+        if self_change && let Some(target) = failed(Some(layout.target)) {
+            match target.item().and_then(UserRecord::from_item) {
+                None => return Ok(Some(Judged::Answer(ChangeOutcome::CallerUnknown))),
+                Some(user) if !change.caller_right.is_held_by(&user) => {
+                    return Ok(Some(Judged::Answer(ChangeOutcome::CallerForbidden)));
+                }
+                Some(_) => {}
+            }
+        }
+        let stored = reason.item().and_then(StoredAnswer::from_item);
+        let claimed = change.idempotency.map(|claim| claim.fingerprint.as_str());
+        return Ok(Some(Judged::Answer(match stored {
+            Some(stored) if Some(stored.fingerprint.as_str()) == claimed => ChangeOutcome::Replayed(stored),
+            _ => ChangeOutcome::KeyReused,
+        })));
+    }
+    let Some(reason) = failed(Some(layout.target)) else { return Ok(None) };
     let Some(item) = reason.item() else {
         return Ok(Some(Judged::Answer(if self_change {
             ChangeOutcome::CallerUnknown

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod change;
+pub mod idempotency;
 pub mod timing;
 pub mod tokens;
 pub mod users;

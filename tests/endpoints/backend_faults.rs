@@ -68,7 +68,7 @@ fn cancelled_by(code: &'static str) -> impl Fn() -> TransactWriteItemsError {
 }
 
 fn endpoint(client: Client) -> Frame<AdminAdd> {
-    let tables = AdminTables { users: "users".into(), audit: "audit".into() };
+    let tables = AdminTables { users: "users".into(), audit: "audit".into(), idempotency: "idempotency".into() };
     let api = AdminApi::new(&client, tables, JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap());
     Frame::new(AdminAdd::from(api))
 }
@@ -135,6 +135,7 @@ async fn a_backend_that_never_answers_gets_a_500_within_the_lambda_deadline() {
         tokens: "tokens".into(),
         permissions: "permissions".into(),
         audit: "audit".into(),
+        idempotency: "idempotency".into(),
     };
     let env = TestEnv::over(client, tables, JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap());
 
@@ -207,6 +208,7 @@ async fn the_org_endpoint_answers_throttling_in_its_own_shape() {
         tokens: "tokens".into(),
         permissions: "permissions".into(),
         audit: "audit".into(),
+        idempotency: "idempotency".into(),
     };
     let endpoint = Frame::new(OrgAdd::from(OrgApi::new(&mocked(&[&rule]), tables)));
     let event = Event::org("5de38a8e-800e-4cba-84c5-ee6c27f304d8")

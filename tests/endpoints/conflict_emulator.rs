@@ -82,6 +82,7 @@ impl ConflictEmulator {
             key_names: Mutex::default(),
             held: Mutex::default(),
             counts: Mutex::default(),
+            lose_answers: std::sync::atomic::AtomicBool::new(false),
         });
         let accept_loop = tokio::spawn(accept(listener, state.clone()));
         Self { endpoint, state, accept_loop }
@@ -90,6 +91,11 @@ impl ConflictEmulator {
     /// The URL to give the SDK instead of DynamoDB Local's.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// From now on, transactions commit but are never answered.
+    pub fn lose_transaction_answers(&self) {
+        self.state.lose_answers.store(true, Ordering::Relaxed);
     }
 
     pub fn counts(&self) -> ConflictCounts {
@@ -118,6 +124,9 @@ struct State {
     /// The items of the transactions in flight.
     held: Mutex<HashSet<String>>,
     counts: Mutex<ConflictCounts>,
+    /// Transactions still go to DynamoDB Local (and commit there), but their answers never come
+    /// back: what a client sees when a connection drops after the commit.
+    lose_answers: std::sync::atomic::AtomicBool,
 }
 
 /// Where an operation names its item: `Key`, or the key attributes within a whole `Item`.
@@ -157,7 +166,13 @@ impl State {
             .to_owned();
         let request = Request::from_parts(parts, Full::new(body.clone()));
         let answer = match operation.as_str() {
-            "TransactWriteItems" => self.transact(request, &body).await,
+            "TransactWriteItems" => {
+                let answer = self.transact(request, &body).await;
+                if self.lose_answers.load(Ordering::Relaxed) {
+                    std::future::pending::<()>().await;
+                }
+                answer
+            }
             "PutItem" => self.single_write(KeySource::Item, request, &body).await,
             "UpdateItem" | "DeleteItem" => self.single_write(KeySource::Key, request, &body).await,
             _ => self.forward(request).await,

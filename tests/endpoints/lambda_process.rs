@@ -45,6 +45,7 @@ impl Function {
             .env("TOKENS_TABLE", &env.tables.tokens)
             .env("PERMISSIONS_TABLE", &env.tables.permissions)
             .env("AUDIT_TABLE", &env.tables.audit)
+            .env("IDEMPOTENCY_TABLE", &env.tables.idempotency)
             .env("JWT_SECRET", JWT_SECRET)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -161,7 +161,12 @@ fn stderr(output: &Output) -> String {
 fn the_org_function_fails_at_init_naming_a_missing_table_variable() {
     let output = start(
         env!("CARGO_BIN_EXE_org-user-permissions"),
-        &[("USERS_TABLE", "users"), ("TOKENS_TABLE", "tokens"), ("AUDIT_TABLE", "audit")],
+        &[
+            ("USERS_TABLE", "users"),
+            ("TOKENS_TABLE", "tokens"),
+            ("AUDIT_TABLE", "audit"),
+            ("IDEMPOTENCY_TABLE", "idempotency"),
+        ],
     );
     assert!(!output.status.success());
     assert!(stderr(&output).contains("environment variable PERMISSIONS_TABLE: is not set"), "{}", stderr(&output));
@@ -175,6 +180,7 @@ fn the_admin_function_refuses_a_short_jwt_secret_without_printing_it() {
         &[
             ("USERS_TABLE", "users"),
             ("AUDIT_TABLE", "audit"),
+            ("IDEMPOTENCY_TABLE", "idempotency"),
             ("JWT_SECRET", secret),
             ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
         ],
@@ -187,8 +193,10 @@ fn the_admin_function_refuses_a_short_jwt_secret_without_printing_it() {
 
 #[test]
 fn the_admin_function_has_no_default_secret() {
-    let output =
-        start(env!("CARGO_BIN_EXE_user-add-permissions"), &[("USERS_TABLE", "users"), ("AUDIT_TABLE", "audit")]);
+    let output = start(
+        env!("CARGO_BIN_EXE_user-add-permissions"),
+        &[("USERS_TABLE", "users"), ("AUDIT_TABLE", "audit"), ("IDEMPOTENCY_TABLE", "idempotency")],
+    );
     assert!(!output.status.success());
     assert!(stderr(&output).contains("environment variable JWT_SECRET_ID: is not set"), "{}", stderr(&output));
 }
@@ -198,7 +206,12 @@ fn a_deployed_function_refuses_a_key_in_its_configuration_without_printing_it() 
     let secret = "0123456789abcdef0123456789abcdef-in-the-configuration";
     let output = start(
         env!("CARGO_BIN_EXE_user-add-permissions"),
-        &[("USERS_TABLE", "users"), ("AUDIT_TABLE", "audit"), ("JWT_SECRET", secret)],
+        &[
+            ("USERS_TABLE", "users"),
+            ("AUDIT_TABLE", "audit"),
+            ("IDEMPOTENCY_TABLE", "idempotency"),
+            ("JWT_SECRET", secret),
+        ],
     );
     assert!(!output.status.success());
     let text = stderr(&output);
@@ -214,6 +227,7 @@ fn a_deployed_function_reads_its_key_from_secrets_manager_at_init() {
         &[
             ("USERS_TABLE", "users"),
             ("AUDIT_TABLE", "audit"),
+            ("IDEMPOTENCY_TABLE", "idempotency"),
             ("JWT_SECRET_ID", "permissions-service/jwt-secret"),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &stub.url),
             // Keeps init's DynamoDB warm-up on loopback, away from AWS.
@@ -238,6 +252,7 @@ fn a_deployed_function_whose_key_cannot_be_read_fails_at_init() {
         &[
             ("USERS_TABLE", "users"),
             ("AUDIT_TABLE", "audit"),
+            ("IDEMPOTENCY_TABLE", "idempotency"),
             ("JWT_SECRET_ID", "permissions-service/jwt-secret"),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9"),
             ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
@@ -257,6 +272,7 @@ fn a_malformed_dynamodb_endpoint_is_refused_at_init() {
         &[
             ("USERS_TABLE", "users"),
             ("AUDIT_TABLE", "audit"),
+            ("IDEMPOTENCY_TABLE", "idempotency"),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("DYNAMODB_ENDPOINT", "localhost:8000"),
         ],
@@ -350,6 +366,7 @@ fn org_env(dynamodb: &str) -> Vec<(&'static str, String)> {
         ("TOKENS_TABLE", "tokens".into()),
         ("PERMISSIONS_TABLE", "permissions".into()),
         ("AUDIT_TABLE", "audit".into()),
+        ("IDEMPOTENCY_TABLE", "idempotency".into()),
         ("DYNAMODB_ENDPOINT", dynamodb.into()),
     ]
 }
@@ -358,6 +375,7 @@ fn admin_env(dynamodb: &str) -> Vec<(&'static str, String)> {
     vec![
         ("USERS_TABLE", "users".into()),
         ("AUDIT_TABLE", "audit".into()),
+        ("IDEMPOTENCY_TABLE", "idempotency".into()),
         ("JWT_SECRET", "0123456789abcdef0123456789abcdef".into()),
         ("DYNAMODB_ENDPOINT", dynamodb.into()),
     ]

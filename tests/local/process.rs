@@ -34,6 +34,7 @@ impl ApiProcess {
             .env("TOKENS_TABLE", &env.tables.tokens)
             .env("PERMISSIONS_TABLE", &env.tables.permissions)
             .env("AUDIT_TABLE", &env.tables.audit)
+            .env("IDEMPOTENCY_TABLE", &env.tables.idempotency)
             .env("JWT_SECRET", demo::JWT_SECRET)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

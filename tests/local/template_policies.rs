@@ -27,6 +27,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
             ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+            ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
         ],
     ),
     (
@@ -39,6 +40,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
             ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+            ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
         ],
     ),
     (
@@ -56,6 +58,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+            ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
             ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
         ],
     ),
@@ -66,6 +69,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+            ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
             ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
         ],
     ),

@@ -2,6 +2,7 @@
 
 use permissions_service::store::audit::{AUDIT_EVENT_ID, AUDIT_USER_ID};
 use permissions_service::store::catalog::PERMISSION_UUID;
+use permissions_service::store::idempotency::IDEMPOTENCY_KEY;
 use permissions_service::store::tokens::TOKEN_HASH;
 use permissions_service::store::users::USER_ID;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,14 +16,16 @@ pub struct TableNames {
     pub tokens: String,
     pub permissions: String,
     pub audit: String,
+    pub idempotency: String,
 }
 
 /// The four tables as `template.yaml` declares them: (name suffix, partition key, sort key).
-pub const TABLE_KEYS: [(&str, &str, Option<&str>); 4] = [
+pub const TABLE_KEYS: [(&str, &str, Option<&str>); 5] = [
     ("users", USER_ID, None),
     ("tokens", TOKEN_HASH, None),
     ("permissions", PERMISSION_UUID, None),
     ("audit", AUDIT_USER_ID, Some(AUDIT_EVENT_ID)),
+    ("idempotency", IDEMPOTENCY_KEY, None),
 ];
 
 pub async fn create_tables(client: &Client) -> TableNames {
@@ -46,6 +49,7 @@ pub async fn create_tables(client: &Client) -> TableNames {
         tokens: format!("{prefix}-tokens"),
         permissions: format!("{prefix}-permissions"),
         audit: format!("{prefix}-audit"),
+        idempotency: format!("{prefix}-idempotency"),
     }
 }
 

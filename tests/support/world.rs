@@ -100,8 +100,7 @@ impl TestEnv {
     /// The APIs over the given table names, which need not exist (to provoke backend failures).
     pub fn over(client: Client, tables: TableNames, jwt: JwtVerifier) -> Self {
         let org = OrgApi::new(&client, org_tables(&tables));
-        let admin =
-            AdminApi::new(&client, AdminTables { users: tables.users.clone(), audit: tables.audit.clone() }, jwt);
+        let admin = AdminApi::new(&client, admin_tables(&tables), jwt);
         Self { client, tables, org: Arc::new(org), admin: Arc::new(admin) }
     }
 
@@ -216,7 +215,8 @@ impl TestEnv {
     /// Every item of every table, in a stable order: equal snapshots mean nothing was written.
     pub async fn snapshot(&self) -> Vec<String> {
         let mut lines = Vec::new();
-        for table in [&self.tables.users, &self.tables.tokens, &self.tables.permissions, &self.tables.audit] {
+        let tables = &self.tables;
+        for table in [&tables.users, &tables.tokens, &tables.permissions, &tables.audit, &tables.idempotency] {
             let output = self.client.scan().table_name(table).consistent_read(true).send().await.unwrap();
             for item in output.items.unwrap_or_default() {
                 let mut fields: Vec<String> = item.iter().map(|(name, value)| format!("{name}={value:?}")).collect();
@@ -272,7 +272,12 @@ fn org_tables(tables: &TableNames) -> OrgTables {
         tokens: tables.tokens.clone(),
         permissions: tables.permissions.clone(),
         audit: tables.audit.clone(),
+        idempotency: tables.idempotency.clone(),
     }
+}
+
+fn admin_tables(tables: &TableNames) -> AdminTables {
+    AdminTables { users: tables.users.clone(), audit: tables.audit.clone(), idempotency: tables.idempotency.clone() }
 }
 
 /// The local run's world: the APIs with the demo JWT secret, over the demo data.
@@ -294,8 +299,7 @@ impl TestEnv {
         use permissions_service::local::demo;
         let tables = self.org_tables();
         let jwt = JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap();
-        let admin =
-            AdminApi::new(&self.client, AdminTables { users: tables.users.clone(), audit: tables.audit.clone() }, jwt);
+        let admin = AdminApi::new(&self.client, admin_tables(&self.tables), jwt);
         permissions_service::local::api::LocalApi::new(
             OrgApi::new(&self.client, tables),
             admin,
