@@ -134,28 +134,38 @@ impl AuditLog {
     }
 
     /// Up to `limit` records of `user_id`, newest first, older than `after` (an event id) when
-    /// given. One strongly consistent `Query` of `limit + 1` items: the extra one only says
-    /// whether a next page exists, so the last page says so instead of leading to an empty one.
+    /// given. Strongly consistent `Query`s of `limit + 1` items: the extra one only says whether
+    /// a next page exists, so the last page says so instead of leading to an empty one. DynamoDB
+    /// stops a `Query` at 1 MB (about 70 of the largest records), so the page is read on from
+    /// where it stopped until it is full or the history ends.
     pub async fn page(&self, user_id: &str, limit: usize, after: Option<&str>) -> Result<Page, StoreError> {
-        let wanted = i32::try_from(limit + 1).unwrap_or(i32::MAX);
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#user = :user")
-            .expression_attribute_names("#user", AUDIT_USER_ID)
-            .expression_attribute_values(":user", string_attribute(user_id))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(wanted);
-        if let Some(event_id) = after {
-            query = query
-                .exclusive_start_key(AUDIT_USER_ID, string_attribute(user_id))
-                .exclusive_start_key(AUDIT_EVENT_ID, string_attribute(event_id));
+        let mut records: Vec<AuditRecord> = Vec::with_capacity(limit + 1);
+        let mut start_after = after.map(str::to_owned);
+        loop {
+            let wanted = i32::try_from(limit + 1 - records.len()).unwrap_or(i32::MAX);
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#user = :user")
+                .expression_attribute_names("#user", AUDIT_USER_ID)
+                .expression_attribute_values(":user", string_attribute(user_id))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(wanted);
+            if let Some(event_id) = &start_after {
+                query = query
+                    .exclusive_start_key(AUDIT_USER_ID, string_attribute(user_id))
+                    .exclusive_start_key(AUDIT_EVENT_ID, string_attribute(event_id));
+            }
+            let output = query.send().await.map_err(|error| StoreError::sdk("Query(audit)", &error))?;
+            records.extend(output.items.unwrap_or_default().iter().filter_map(AuditRecord::from_item));
+            let stopped_at = output.last_evaluated_key.as_ref().and_then(|key| read_string(key, AUDIT_EVENT_ID));
+            match stopped_at {
+                Some(event_id) if records.len() <= limit => start_after = Some(event_id.to_owned()),
+                _ => break,
+            }
         }
-        let output = query.send().await.map_err(|error| StoreError::sdk("Query(audit)", &error))?;
-        let mut records: Vec<AuditRecord> =
-            output.items.unwrap_or_default().iter().filter_map(AuditRecord::from_item).collect();
         let continue_after = if records.len() > limit {
             records.truncate(limit);
             records.last().map(|record| record.event_id.clone())

@@ -162,8 +162,11 @@ impl Catalog {
             .collect()
     }
 
-    /// Strongly consistent reads of the given entries, remembered in the cache.
+    /// Strongly consistent reads of the given entries, remembered in the cache. A stored string
+    /// that could not be a key (empty, or longer than DynamoDB allows) names no entry: it is not
+    /// sent, so bad stored data reads as "not in the catalog" instead of a ValidationException.
     async fn fetch(&self, uuids: &[&str]) -> Result<HashMap<String, String>, StoreError> {
+        let uuids: Vec<&str> = uuids.iter().copied().filter(|uuid| super::is_usable_key(uuid)).collect();
         let mut found = HashMap::new();
         for chunk in uuids.chunks(BATCH_SIZE) {
             let reads = [TableKeys { table: &self.table, key_name: PERMISSION_UUID, keys: chunk.to_vec() }];
