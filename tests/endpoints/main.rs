@@ -21,3 +21,4 @@ mod stored_data;
 mod support;
 mod user_add_permissions;
 mod user_list_permissions;
+mod user_permission_history;
