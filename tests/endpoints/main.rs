@@ -7,6 +7,7 @@ mod backend_faults;
 mod concurrency;
 mod conflict_emulator;
 mod hostile_input;
+mod hostile_queries;
 mod in_flight;
 mod jwt_rotation;
 mod lambda_process;
