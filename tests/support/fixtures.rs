@@ -43,6 +43,20 @@ pub mod org {
         env.put_token(ORGLESS_KEY, ORGLESS, None).await;
         env
     }
+
+    /// The catalog entry that lets a caller read, not change, its org's users' permissions.
+    pub const VIEW_RIGHT: &str = "de000000-0000-4000-8000-000000000000";
+    pub const VIEWER: &str = "e0000000-0000-4000-8000-000000000006";
+    pub const VIEWER_KEY: &str = "viewer-user-key";
+
+    /// [`org_world`], with `view_org_users` in the catalog and a member of org A holding only it.
+    pub async fn viewer_world() -> TestEnv {
+        let env = org_world().await;
+        env.put_permission(VIEW_RIGHT, "view_org_users").await;
+        env.put_user(VIEWER, Some(ORG_A), None, &[VIEW_RIGHT]).await;
+        env.put_token(VIEWER_KEY, VIEWER, None).await;
+        env
+    }
 }
 
 /// The admin API's world.

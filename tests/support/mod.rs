@@ -1,8 +1,8 @@
 //! Test support, by concern: the DynamoDB Local process ([`dynamodb_local`]), tables
 //! ([`tables`]), one test's world with its generic calls and assertions ([`world`]), the worlds
 //! the tests start from ([`fixtures`]), API Gateway events for the route table's routes
-//! ([`events`]), and log capture ([`logs`]). Shared by the endpoint tests, the local-run tests
-//! and the benchmark.
+//! ([`events`]), log capture ([`logs`]), and the DynamoDB requests a client sent
+//! ([`recorder`]). Shared by the endpoint tests, the local-run tests and the benchmark.
 
 #![allow(dead_code, unused_imports)]
 
@@ -10,6 +10,7 @@ pub mod dynamodb_local;
 pub mod events;
 pub mod fixtures;
 pub mod logs;
+pub mod recorder;
 pub mod tables;
 pub mod world;
 
