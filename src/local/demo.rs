@@ -103,24 +103,36 @@ pub fn guide(base_url: &str) -> String {
     format!(
         r#"Demo data is loaded. Every credential below is a LOCAL-ONLY DEMO VALUE.
 
-  Org endpoint   token {EDITOR_TOKEN}  (editor of org {ORG}, holds edit_org_users)
-                 token {MEMBER_TOKEN}  (member without edit_org_users: 403)
-                 target user {TARGET}; user of another org {OUTSIDER} (404)
-  Admin endpoint admin {ADMIN}, JWT (HS256, expires 2100-01-01):
-                 {admin_jwt}
-                 non-admin {NON_ADMIN}: 403; target user {ADMIN_TARGET}
+  Org endpoints   token {EDITOR_TOKEN}  (editor of org {ORG}, holds edit_org_users)
+                  token {MEMBER_TOKEN}  (member without edit_org_users: 403)
+                  target user {TARGET}; user of another org {OUTSIDER} (404)
+  Admin endpoints admin {ADMIN}, JWT (HS256, expires 2100-01-01):
+                  {admin_jwt}
+                  non-admin {NON_ADMIN}: 403; target user {ADMIN_TARGET}
 
-Try the API docs' own examples:
+Try the API docs' own examples, then take the permissions away again:
 
 curl -i -X PATCH "{base_url}/organizations/users/permissions/{TARGET}/" \
      -H 'Authorization: Token {EDITOR_TOKEN}' \
      -H 'Content-Type: application/json; charset=utf-8' \
      -d '{{"permission_uuids": ["{p1}", "{p2}"]}}'
 
+curl -i -X DELETE "{base_url}/organizations/users/permissions/{TARGET}/" \
+     -H 'Authorization: Token {EDITOR_TOKEN}' \
+     -H 'Content-Type: application/json' \
+     -d '{{"permission_uuids": ["{p1}"]}}'
+
 curl -i -X PUT "{base_url}/user/add-permissions" \
      -H 'Authorization: Bearer {admin_jwt}' \
      -H 'Content-Type: application/json' \
      -d '{{"payload": {{"userId": "{ADMIN_TARGET}", "permissions": ["compass.dashboard.*", "compass.dashboard.overview"]}}}}'
+
+curl -i -X PUT "{base_url}/user/remove-permissions" \
+     -H 'Authorization: Bearer {admin_jwt}' \
+     -H 'Content-Type: application/json' \
+     -d '{{"payload": {{"userId": "{ADMIN_TARGET}", "permissions": ["compass.dashboard.*"]}}}}'
+
+Removing what the user does not hold is a no-op: 200, and audited.
 "#
     )
 }

@@ -10,6 +10,7 @@ mod local_api;
 mod log_secrets;
 mod observability;
 mod process;
+mod sam_env;
 mod template_policies;
 mod template_routes;
 mod template_tables;
