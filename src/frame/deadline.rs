@@ -18,8 +18,13 @@ pub fn budget(request: &Request) -> Duration {
     budget_until(deadline_ms, SystemTime::now())
 }
 
+/// A deadline before this (2001-09-09, in epoch milliseconds) is not a time but a duration:
+/// cargo-lambda's emulator sends `Lambda-Runtime-Deadline-Ms: 600000`. Read as a time it would
+/// be long past, and every invocation would get only the minimum budget.
+const PLAUSIBLE_DEADLINE_MS: u64 = 1_000_000_000_000;
+
 fn budget_until(deadline_ms: u64, now: SystemTime) -> Duration {
-    if deadline_ms == 0 {
+    if deadline_ms < PLAUSIBLE_DEADLINE_MS {
         return DEFAULT_BUDGET;
     }
     let now_ms = now.duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis()).unwrap_or(0);
@@ -33,10 +38,13 @@ mod tests {
 
     #[test]
     fn budget_leaves_a_margin_before_the_lambda_deadline() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_435_200);
+        let at = |millis_from_now: u64| 1_795_435_200_000 + millis_from_now;
         assert_eq!(budget_until(0, now), DEFAULT_BUDGET);
-        assert_eq!(budget_until(1_015_000, now), Duration::from_secs(14));
-        assert_eq!(budget_until(1_000_500, now), MIN_BUDGET);
-        assert_eq!(budget_until(1, now), MIN_BUDGET);
+        assert_eq!(budget_until(at(15_000), now), Duration::from_secs(14));
+        assert_eq!(budget_until(at(500), now), MIN_BUDGET);
+        assert_eq!(budget_until(1_795_435_100_000, now), MIN_BUDGET, "a deadline already past");
+        // cargo-lambda's duration where a time belongs: no deadline known.
+        assert_eq!(budget_until(600_000, now), DEFAULT_BUDGET);
     }
 }
