@@ -192,11 +192,7 @@ impl Changes {
     }
 
     pub async fn apply(&self, change: &Change<'_>) -> Result<ChangeOutcome, StoreError> {
-        let event_id = uuid::Uuid::now_v7().to_string();
-        // Built once per expectation: retries resend the identical request, and the same event id
-        // makes a retry of a write that did land detectable (the audit record already exists).
         let mut expectation = Expectation::Unknown;
-        let (mut items, mut layout) = self.transact_items(change, &event_id, &expectation)?;
         let started = Instant::now();
         let mut throttled = false;
         // The key's own record in another request's transaction: that request is in flight.
@@ -204,7 +200,15 @@ impl Changes {
         let mut attempt = 0;
         while attempt < MAX_ATTEMPTS {
             attempt += 1;
-            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            // Each attempt is built afresh, with a new audit event id and time: a UUIDv7 sorts by
+            // time, so of two changes that conflicted, the one that committed later is the later
+            // record, and the history's order is the order the changes were applied in. (An
+            // attempt is only retried once DynamoDB cancelled it, so it never committed; the
+            // SDK's own retries of one attempt reuse its ClientRequestToken, and DynamoDB answers
+            // a retry of a committed one as that commit.)
+            let event_id = uuid::Uuid::now_v7().to_string();
+            let (items, layout) = self.transact_items(change, &event_id, &expectation)?;
+            let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
             let error = match result {
                 Ok(_) => return Ok(ChangeOutcome::Applied { changed: expectation.changes_something() }),
                 Err(error) => error,
@@ -223,7 +227,6 @@ impl Changes {
                     // The target is not what this attempt assumed: build the next from what it
                     // holds, and send it at once.
                     expectation = next;
-                    (items, layout) = self.transact_items(change, &event_id, &expectation)?;
                     continue;
                 }
                 None => {}
