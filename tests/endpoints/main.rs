@@ -12,6 +12,7 @@ mod jwt_rotation;
 mod lambda_process;
 mod limits;
 mod org_user_permissions;
+mod org_user_permissions_remove;
 mod raw_events;
 mod runtime_stub;
 mod startup;
