@@ -20,3 +20,4 @@ mod stored_data;
 #[path = "../support/mod.rs"]
 mod support;
 mod user_add_permissions;
+mod user_remove_permissions;
