@@ -14,6 +14,7 @@ mod limits;
 mod org_user_permissions;
 mod org_user_permissions_remove;
 mod raw_events;
+mod revoke_concurrency;
 mod runtime_stub;
 mod startup;
 mod stored_data;
