@@ -106,6 +106,32 @@ async fn removing_one_permission_leaves_every_other_one() {
 }
 
 #[tokio::test]
+async fn a_removal_of_100_uuids_fits_dynamodbs_expression_limits_held_or_not_from_others_or_itself() {
+    let env = org_world().await;
+    let uuids: Vec<String> = (0..100).map(|i| format!("d0000000-0000-4000-8000-{i:012}")).collect();
+    for uuid in &uuids {
+        env.put_permission(uuid, "many").await;
+    }
+    let all: Vec<&str> = uuids.iter().map(String::as_str).collect();
+    // Half held: those go, the rest are no-ops; then none held: a no-op.
+    let mut held = all[..50].to_vec();
+    held.push(P3);
+    env.put_user(TARGET, Some(ORG_A), None, &held).await;
+    env.changes::<OrgRemove>(remove(TARGET, &all).http_api()).await;
+    assert_eq!(env.permissions_of(TARGET).await.unwrap(), vec![P3]);
+    env.changes::<OrgRemove>(remove(TARGET, &all).http_api()).await;
+    assert_eq!(env.permissions_of(TARGET).await.unwrap(), vec![P3]);
+    // From itself, where the right's condition joins the target's.
+    let mut held = all[..50].to_vec();
+    held.push(EDIT_RIGHT);
+    env.put_user(EDITOR, Some(ORG_A), None, &held).await;
+    env.changes::<OrgRemove>(remove(EDITOR, &all).http_api()).await;
+    assert_eq!(env.permissions_of(EDITOR).await.unwrap(), vec![EDIT_RIGHT]);
+    env.changes::<OrgRemove>(remove(EDITOR, &all).http_api()).await;
+    assert_eq!(env.permissions_of(EDITOR).await.unwrap(), vec![EDIT_RIGHT]);
+}
+
+#[tokio::test]
 async fn a_grant_then_its_removal_leave_the_set_as_it_was_with_both_audited_in_order() {
     let env = org_world().await;
     env.changes::<OrgAdd>(grant(TARGET, &[P1, P2]).http_api()).await;
