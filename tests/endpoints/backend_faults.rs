@@ -266,3 +266,259 @@ async fn an_unreachable_dynamodb_is_a_prompt_500() {
     let text = logs.text();
     assert!(text.contains(&event.request_id) && text.contains("dispatch failure"), "{text}");
 }
+
+// The remove endpoints: the same transaction with `DELETE`, so the same faults, answered in each
+// API's shape.
+
+mod remove {
+    use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use permissions_service::auth::api_token::token_hash;
+    use permissions_service::store::catalog::CatalogEntry;
+    use permissions_service::store::tokens::{Expiry, TokenRecord};
+    use permissions_service::store::users::UserRecord;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::support::fixtures::org::{EDIT_RIGHT, EDITOR, EDITOR_KEY, ORG_A, P1, TARGET as ORG_TARGET};
+    use crate::support::{AdminRemove, OrgRemove};
+
+    /// The transaction of one removal: one `DELETE` of the set and the audit record, no `ADD`.
+    fn carries_whole_removal(input: &TransactWriteItemsInput) -> bool {
+        let items = input.transact_items();
+        let updates: Vec<&str> =
+            items.iter().filter_map(|item| item.update()).map(|update| update.update_expression()).collect();
+        updates.len() == 1
+            && updates[0].starts_with("DELETE ")
+            && items.iter().filter(|item| item.put().is_some()).count() == 1
+    }
+
+    /// A cancellation with one reason per item of a transaction of `items`, the target's
+    /// (second to last) being `code`.
+    fn cancelled(items: usize, code: &'static str) -> impl Fn() -> TransactWriteItemsError {
+        move || {
+            let reason = |code: &str| CancellationReason::builder().code(code).build();
+            let mut cancelled = TransactionCanceledException::builder().message("Transaction cancelled");
+            for index in 0..items {
+                cancelled = cancelled.cancellation_reasons(reason(if index == items - 2 { code } else { "None" }));
+            }
+            TransactWriteItemsError::TransactionCanceledException(cancelled.build())
+        }
+    }
+
+    fn admin_remove_endpoint(client: Client) -> Frame<AdminRemove> {
+        let tables = AdminTables { users: "users".into(), audit: "audit".into(), idempotency: "idempotency".into() };
+        let api = AdminApi::new(&client, tables, JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap());
+        Frame::new(AdminRemove::from(api))
+    }
+
+    fn admin_removal() -> Event {
+        Event::admin_remove()
+            .bearer(&jwt_for(ADMIN))
+            .json(&json!({ "payload": { "userId": TARGET, "permissions": ["compass.users.*"] } }))
+    }
+
+    /// Reads that authorize the org world's editor: its key, and it with its right, and P1 in the
+    /// catalog; every removal's transaction then meets `transaction`.
+    fn org_remove_endpoint(transaction: &Rule) -> (Frame<OrgRemove>, Vec<Rule>) {
+        let key = mock!(Client::get_item)
+            .sequence()
+            .output(|| {
+                let token = TokenRecord { user_id: EDITOR.to_owned(), expiry: Expiry::Never };
+                GetItemOutput::builder().set_item(Some(token.to_item(&token_hash(EDITOR_KEY)))).build()
+            })
+            .repeatedly()
+            .build();
+        let reads = mock!(Client::batch_get_item)
+            .sequence()
+            .output(|| {
+                let editor = UserRecord {
+                    user_id: EDITOR.to_owned(),
+                    org_uuid: Some(ORG_A.to_owned()),
+                    role: None,
+                    permissions: vec![EDIT_RIGHT.to_owned()],
+                };
+                let entry = |uuid: &str, codename: &str| {
+                    CatalogEntry { permission_uuid: uuid.to_owned(), codename: codename.to_owned() }.to_item()
+                };
+                BatchGetItemOutput::builder()
+                    .responses("users", vec![editor.to_item()])
+                    .responses("permissions", vec![entry(EDIT_RIGHT, "edit_org_users"), entry(P1, "view_reports")])
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&key, &reads, transaction], |config| {
+            config.retry_config(retry_config())
+        });
+        let tables = OrgTables {
+            users: "users".into(),
+            tokens: "tokens".into(),
+            permissions: "permissions".into(),
+            audit: "audit".into(),
+            idempotency: "idempotency".into(),
+        };
+        (Frame::new(OrgRemove::from(OrgApi::new(&client, tables))), vec![key, reads])
+    }
+
+    fn org_removal() -> Event {
+        Event::org_remove(ORG_TARGET).token(EDITOR_KEY).json(&json!({ "permission_uuids": [P1] }))
+    }
+
+    fn unavailable_admin() -> Value {
+        json!({ "error": { "code": "SERVICE_UNAVAILABLE", "message": "Service temporarily unavailable, try again later." } })
+    }
+
+    fn unavailable_org() -> Value {
+        json!({ "detail": "Service temporarily unavailable, try again later." })
+    }
+
+    #[tokio::test]
+    async fn admin_throttling_that_outlasts_the_retries_is_a_503_with_retry_after() {
+        let rule = mock!(Client::transact_write_items)
+            .match_requests(carries_whole_removal)
+            .sequence()
+            .http_status(400, Some(THROTTLED.into()))
+            .repeatedly()
+            .build();
+        let logs = CapturedLogs::start();
+        let event = admin_removal();
+        let started = Instant::now();
+        let response = TestResponse::from(admin_remove_endpoint(mocked(&[&rule])).handle(event.http_api()).await);
+        assert_eq!((response.status, &response.body), (503, &unavailable_admin()), "{response:?}");
+        assert_eq!(response.headers["retry-after"], "1");
+        assert_eq!(rule.num_calls(), 3, "the SDK's three attempts");
+        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        let text = logs.text();
+        assert!(text.contains(&event.request_id) && text.contains("ThrottlingException"), "{text}");
+        assert!(text.contains("outcome=\"throttled\"") && text.contains("status=503"), "{text}");
+        assert!(!text.contains("permissions revoked"), "nothing was revoked: {text}");
+    }
+
+    #[tokio::test]
+    async fn admin_transactions_cancelled_by_throttling_end_in_a_503() {
+        let rule = mock!(Client::transact_write_items)
+            .match_requests(carries_whole_removal)
+            .sequence()
+            .error(cancelled(3, "ThrottlingError"))
+            .repeatedly()
+            .build();
+        let response =
+            TestResponse::from(admin_remove_endpoint(mocked(&[&rule])).handle(admin_removal().http_api()).await);
+        assert_eq!((response.status, &response.body), (503, &unavailable_admin()), "{response:?}");
+        assert_eq!(response.headers["retry-after"], "1");
+        assert!((8..=40).contains(&rule.num_calls()), "attempts are bounded: {}", rule.num_calls());
+    }
+
+    #[tokio::test]
+    async fn an_admin_removal_whose_transaction_conflicts_is_retried_until_it_lands() {
+        let rule = mock!(Client::transact_write_items)
+            .match_requests(carries_whole_removal)
+            .sequence()
+            .error(cancelled(3, "TransactionConflict"))
+            .times(3)
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+        let response = TestResponse::from(admin_remove_endpoint(client).handle(admin_removal().http_api()).await);
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.body, json!({ "message": "Successfully removed permissions for this user.", "data": {} }));
+        assert_eq!(rule.num_calls(), 4, "three conflicts, then the attempt that lands");
+    }
+
+    #[tokio::test]
+    async fn endless_conflicts_on_an_admin_removal_end_in_a_bounded_503() {
+        let rule = mock!(Client::transact_write_items)
+            .sequence()
+            .error(cancelled(3, "TransactionConflict"))
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+        let started = Instant::now();
+        let response = TestResponse::from(admin_remove_endpoint(client).handle(admin_removal().http_api()).await);
+        assert_eq!((response.status, &response.body), (503, &unavailable_admin()), "{response:?}");
+        assert_eq!(response.headers["retry-after"], "1");
+        assert!((8..=40).contains(&rule.num_calls()), "attempts are bounded: {}", rule.num_calls());
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(1_500) && took < Duration::from_millis(3_500), "retrying took {took:?}");
+    }
+
+    #[tokio::test]
+    async fn org_throttling_of_the_removal_is_a_503_with_retry_after_in_drf_shape() {
+        let transaction = mock!(Client::transact_write_items)
+            .match_requests(carries_whole_removal)
+            .sequence()
+            .http_status(400, Some(THROTTLED.into()))
+            .repeatedly()
+            .build();
+        let (endpoint, reads) = org_remove_endpoint(&transaction);
+        let logs = CapturedLogs::start();
+        let event = org_removal();
+        let response = TestResponse::from(endpoint.handle(event.http_api()).await);
+        assert_eq!((response.status, &response.body), (503, &unavailable_org()), "{response:?}");
+        assert_eq!(response.headers["retry-after"], "1");
+        assert_eq!(transaction.num_calls(), 3, "the SDK's three attempts");
+        assert!(reads.iter().all(|rule| rule.num_calls() > 0), "the request was authorized first");
+        let text = logs.text();
+        assert!(text.contains(&event.request_id) && text.contains("ThrottlingException"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn org_throttling_of_the_reads_is_a_503_with_retry_after_in_drf_shape() {
+        let rule = mock!(Client::get_item).sequence().http_status(400, Some(THROTTLED.into())).repeatedly().build();
+        let tables = OrgTables {
+            users: "users".into(),
+            tokens: "tokens".into(),
+            permissions: "permissions".into(),
+            audit: "audit".into(),
+            idempotency: "idempotency".into(),
+        };
+        let endpoint = Frame::new(OrgRemove::from(OrgApi::new(&mocked(&[&rule]), tables)));
+        let response = TestResponse::from(endpoint.handle(org_removal().http_api()).await);
+        assert_eq!((response.status, &response.body), (503, &unavailable_org()), "{response:?}");
+        assert_eq!(response.headers["retry-after"], "1");
+    }
+
+    #[tokio::test]
+    async fn an_org_removal_whose_transaction_conflicts_is_retried_until_it_lands() {
+        // The org transaction: the key, the caller, the target, the audit record.
+        let transaction = mock!(Client::transact_write_items)
+            .match_requests(carries_whole_removal)
+            .sequence()
+            .error(cancelled(4, "TransactionConflict"))
+            .times(3)
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .build();
+        let (endpoint, _reads) = org_remove_endpoint(&transaction);
+        let response = TestResponse::from(endpoint.handle(org_removal().http_api()).await);
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.body, json!({ "user_uuid": ORG_TARGET, "permission_uuids": [P1] }));
+        assert_eq!(transaction.num_calls(), 4, "three conflicts, then the attempt that lands");
+    }
+
+    #[tokio::test]
+    async fn internal_server_errors_on_a_removal_are_retried_then_a_500_in_each_shape() {
+        let rule = mock!(Client::transact_write_items)
+            .match_requests(carries_whole_removal)
+            .sequence()
+            .http_status(500, Some(INTERNAL_ERROR.into()))
+            .repeatedly()
+            .build();
+        let response =
+            TestResponse::from(admin_remove_endpoint(mocked(&[&rule])).handle(admin_removal().http_api()).await);
+        assert_eq!(response.status, 500, "{response:?}");
+        assert_eq!(response.body, json!({ "error": { "code": "SERVER_ERROR", "message": "Internal server error" } }));
+        assert!(response.headers.get("retry-after").is_none());
+        assert_eq!(rule.num_calls(), 3);
+
+        let transaction = mock!(Client::transact_write_items)
+            .sequence()
+            .http_status(500, Some(INTERNAL_ERROR.into()))
+            .repeatedly()
+            .build();
+        let (endpoint, _reads) = org_remove_endpoint(&transaction);
+        let response = TestResponse::from(endpoint.handle(org_removal().http_api()).await);
+        assert_eq!((response.status, response.body), (500, json!({ "detail": "A server error occurred." })));
+        assert_eq!(transaction.num_calls(), 3);
+    }
+}

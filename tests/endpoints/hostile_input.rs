@@ -5,7 +5,7 @@
 //! bytes, huge numbers, deep nesting and near-miss requests; headers, content types, methods,
 //! cookies, `Host`, `x-forwarded-proto`, the raw query string and path segments vary too, drawn
 //! from every character API Gateway can forward there and more (docs/security.md states the
-//! assumption). No target a generated request names exists, so no grant can succeed: every answer
+//! assumption). No target a generated request names exists, so no change can succeed: every answer
 //! must be a 4xx in the endpoint's own shape, within a deadline, and the tables must be exactly as
 //! they were.
 //!
@@ -17,11 +17,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
 
+use permissions_service::frame::Route;
+use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
+
 use crate::raw_events::{Format, invoke, raw_event};
-use crate::support::AdminAdd;
-use crate::support::OrgAdd;
 use crate::support::fixtures::admin::{ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
 use crate::support::fixtures::org::{EDIT_RIGHT, EDITOR_KEY, P1, P2, org_world};
+use crate::support::{AdminAdd, AdminRemove, OrgAdd, OrgRemove};
 use crate::support::{Event, TestEnv, TestResponse};
 
 fn cases() -> u32 {
@@ -358,13 +360,13 @@ impl Hostile {
     }
 }
 
-fn org_event(case: &Hostile) -> Event {
+fn org_event(case: &Hostile, route: &Route) -> Event {
     let segment = if case.decoded_path { case.segment.clone() } else { percent_encoded(&case.segment) };
-    Event::org(&case.segment).path(&case.path(&format!("/organizations/users/permissions/{segment}/")))
+    Event::route(route, Some(&case.segment)).path(&case.path(&format!("/organizations/users/permissions/{segment}/")))
 }
 
-fn admin_event(case: &Hostile) -> Event {
-    Event::admin().path(&case.path("/user/add-permissions"))
+fn admin_event(case: &Hostile, route: &Route) -> Event {
+    Event::route(route, None).path(&case.path(route.path))
 }
 
 /// An answer to a request that cannot succeed: a 4xx, with a challenge on a 401.
@@ -403,25 +405,51 @@ fn is_admin_shape(body: &Value) -> bool {
         && error["message"].as_str().is_some_and(|message| !message.is_empty())
 }
 
+/// Every endpoint the campaign drives; a new one is a variant here.
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
-    Org,
-    Admin,
+    OrgAdd,
+    OrgRemove,
+    AdminAdd,
+    AdminRemove,
 }
 
 impl Endpoint {
-    async fn call(self, env: &TestEnv, case: &Hostile) -> TestResponse {
+    fn route(self) -> &'static Route {
         match self {
-            Endpoint::Org => invoke(&env.frame::<OrgAdd>(), case.raw(org_event(case)), "hostile").await,
-            Endpoint::Admin => invoke(&env.frame::<AdminAdd>(), case.raw(admin_event(case)), "hostile").await,
+            Endpoint::OrgAdd => &ORG_ADD,
+            Endpoint::OrgRemove => &ORG_REMOVE,
+            Endpoint::AdminAdd => &ADMIN_ADD,
+            Endpoint::AdminRemove => &ADMIN_REMOVE,
+        }
+    }
+
+    fn is_org(self) -> bool {
+        matches!(self, Endpoint::OrgAdd | Endpoint::OrgRemove)
+    }
+
+    /// Mostly the route's own method, sometimes every other.
+    fn methods(self) -> Vec<&'static str> {
+        let own: &'static str = self.route().method.as_str();
+        let mut methods = vec![own; 6];
+        methods.extend(["PATCH", "PUT", "POST", "GET", "DELETE"].into_iter().filter(|method| *method != own));
+        methods
+    }
+
+    async fn call(self, env: &TestEnv, case: &Hostile) -> TestResponse {
+        let route = self.route();
+        let event = if self.is_org() { org_event(case, route) } else { admin_event(case, route) };
+        let event = case.raw(event);
+        match self {
+            Endpoint::OrgAdd => invoke(&env.frame::<OrgAdd>(), event, "hostile").await,
+            Endpoint::OrgRemove => invoke(&env.frame::<OrgRemove>(), event, "hostile").await,
+            Endpoint::AdminAdd => invoke(&env.frame::<AdminAdd>(), event, "hostile").await,
+            Endpoint::AdminRemove => invoke(&env.frame::<AdminRemove>(), event, "hostile").await,
         }
     }
 
     fn has_own_shape(self, body: &Value) -> bool {
-        match self {
-            Endpoint::Org => is_org_shape(body),
-            Endpoint::Admin => is_admin_shape(body),
-        }
+        if self.is_org() { is_org_shape(body) } else { is_admin_shape(body) }
     }
 }
 
@@ -456,23 +484,40 @@ fn campaign(env: TestEnv, endpoint: Endpoint, strategy: impl Strategy<Value = Ho
     eprintln!("{} generated requests, answers by status: {statuses:?}", cases());
 }
 
-#[test]
-fn the_org_endpoint_refuses_generated_hostile_requests_without_writing() {
+fn org_campaign(endpoint: Endpoint) {
     let env = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(org_world());
-    let methods = vec!["PATCH", "PATCH", "PATCH", "PATCH", "PATCH", "PATCH", "PUT", "POST", "GET", "DELETE"];
     let valid = Box::leak(format!("Token {EDITOR_KEY}").into_boxed_str());
-    let strategy = hostile(methods, org_segment(), authorization(valid, "Token").boxed(), near_miss_org_body().boxed());
-    campaign(env, Endpoint::Org, strategy);
+    let strategy =
+        hostile(endpoint.methods(), org_segment(), authorization(valid, "Token").boxed(), near_miss_org_body().boxed());
+    campaign(env, endpoint, strategy);
 }
 
-#[test]
-fn the_admin_endpoint_refuses_generated_hostile_requests_without_writing() {
+fn admin_campaign(endpoint: Endpoint) {
     let env = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(admin_world());
-    let methods = vec!["PUT", "PUT", "PUT", "PUT", "PUT", "PUT", "PATCH", "POST", "GET", "DELETE"];
     // Mostly the admin; sometimes a valid token for a user who does not exist.
     let admin = Box::leak(format!("Bearer {}", jwt_for(ADMIN)).into_boxed_str());
     let ghost = Box::leak(format!("Bearer {}", jwt_for("64b0000000000000000000fe")).into_boxed_str());
     let tokens = prop_oneof![9 => authorization(admin, "Bearer"), 1 => Just(vec![ghost.to_owned()])].boxed();
-    let strategy = hostile(methods, Just(String::new()).boxed(), tokens, near_miss_admin_body().boxed());
-    campaign(env, Endpoint::Admin, strategy);
+    let strategy = hostile(endpoint.methods(), Just(String::new()).boxed(), tokens, near_miss_admin_body().boxed());
+    campaign(env, endpoint, strategy);
+}
+
+#[test]
+fn the_org_endpoint_refuses_generated_hostile_requests_without_writing() {
+    org_campaign(Endpoint::OrgAdd);
+}
+
+#[test]
+fn the_admin_endpoint_refuses_generated_hostile_requests_without_writing() {
+    admin_campaign(Endpoint::AdminAdd);
+}
+
+#[test]
+fn the_org_remove_endpoint_refuses_generated_hostile_requests_without_writing() {
+    org_campaign(Endpoint::OrgRemove);
+}
+
+#[test]
+fn the_admin_remove_endpoint_refuses_generated_hostile_requests_without_writing() {
+    admin_campaign(Endpoint::AdminRemove);
 }

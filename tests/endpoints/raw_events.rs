@@ -8,14 +8,15 @@ use base64::Engine;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::{HeaderName, HeaderValue, StatusCode};
 use lambda_http::{Body, Context, Response};
-use permissions_service::frame::{Endpoint, Frame};
+use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
+use permissions_service::frame::{Endpoint, Frame, Route};
 use permissions_service::lambda_entry::{self, NotApiGateway};
 use serde_json::{Map, Value, json};
 
 use crate::support::AdminAdd;
 use crate::support::OrgAdd;
 use crate::support::fixtures::admin::{ADMIN, TARGET as ADMIN_TARGET, admin_world, jwt_for};
-use crate::support::fixtures::org::{EDITOR_KEY, P1, P2, TARGET as ORG_TARGET, org_world};
+use crate::support::fixtures::org::{EDITOR_KEY, P1, P2, P3, TARGET as ORG_TARGET, org_world};
 use crate::support::{Event, TestEnv, TestResponse};
 
 /// Bytes the `http` crate refuses somewhere in a URI, or that a sloppy decoder trips on.
@@ -125,8 +126,10 @@ enum Place {
 const PLACES: [Place; 6] =
     [Place::Query, Place::Path, Place::HeaderValue, Place::Credential, Place::Host, Place::ForwardedProto];
 
-/// `base` with `text` put in `place`, and the raw query string to send it with.
-fn with_hostile(base: Event, org: bool, text: &str, place: Place) -> (Event, String) {
+/// `base` (a request for `route`) with `text` put in `place`, and the raw query string to send
+/// it with.
+fn with_hostile(base: Event, route: &Route, text: &str, place: Place) -> (Event, String) {
+    let org = route.parameter_name().is_some();
     let mut query = String::new();
     let event = match place {
         Place::Query => {
@@ -136,9 +139,10 @@ fn with_hostile(base: Event, org: bool, text: &str, place: Place) -> (Event, Str
         // A `/` in a segment arrives as `%2F` from a client; a literal one makes another segment.
         Place::Path if org => {
             let segment = format!("a{text}b");
-            Event::org(&segment).path(&format!("/organizations/users/permissions/{}/", segment.replace('/', "%2F")))
+            Event::route(route, Some(&segment))
+                .path(&format!("/organizations/users/permissions/{}/", segment.replace('/', "%2F")))
         }
-        Place::Path => base.path(&format!("/{}/user/add-permissions", text.replace('/', "%2F"))),
+        Place::Path => base.path(&format!("/{}{}", text.replace('/', "%2F"), route.path)),
         Place::HeaderValue => base.header("x-hostile", &format!("a{text}b")),
         Place::Credential if org => base.token(&format!("a{text}b")),
         Place::Credential => base.bearer(&format!("a{text}b")),
@@ -148,37 +152,103 @@ fn with_hostile(base: Event, org: bool, text: &str, place: Place) -> (Event, Str
     (event, query)
 }
 
-/// No credentials, or a credential that is not one: the endpoint's 401, whatever else is odd.
-async fn unauthenticated_requests_get_the_endpoints_401(texts: &[String]) {
-    let org = org_world().await;
-    let admin = admin_world().await;
-    for text in texts {
-        for place in PLACES {
-            for format in FORMATS {
-                let case = format!("{text:?} in {place:?}, {format:?}");
-                let (event, query) = with_hostile(Event::org(ORG_TARGET), true, text, place);
-                let event = event.json(&json!({ "permission_uuids": [P1] }));
-                let response =
-                    invoke(&org.frame::<OrgAdd>(), raw_event(&event, &query, format), &event.request_id).await;
-                assert_org_401(&response, &case);
+/// The endpoints, as the raw-event checks drive them, each in its API's world; a new endpoint is
+/// a variant here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    OrgAdd,
+    OrgRemove,
+    AdminAdd,
+    AdminRemove,
+}
 
-                let (event, query) = with_hostile(Event::admin(), false, text, place);
-                let event = event.json(&json!({ "payload": { "userId": ADMIN_TARGET, "permissions": ["compass.a"] } }));
-                let response =
-                    invoke(&admin.frame::<AdminAdd>(), raw_event(&event, &query, format), &event.request_id).await;
-                assert_admin_401(&response, &case);
-            }
+pub const ADDS: [Api; 2] = [Api::OrgAdd, Api::AdminAdd];
+pub const REMOVES: [Api; 2] = [Api::OrgRemove, Api::AdminRemove];
+
+impl Api {
+    pub fn route(self) -> &'static Route {
+        match self {
+            Api::OrgAdd => &ORG_ADD,
+            Api::OrgRemove => &ORG_REMOVE,
+            Api::AdminAdd => &ADMIN_ADD,
+            Api::AdminRemove => &ADMIN_REMOVE,
         }
     }
-    for env in [&org, &admin] {
-        assert_eq!(env.audit_count().await, 0, "an unauthenticated request wrote something");
+
+    pub fn is_org(self) -> bool {
+        matches!(self, Api::OrgAdd | Api::OrgRemove)
+    }
+
+    /// The route's request for the world's target, without credentials or body.
+    pub fn bare(self) -> Event {
+        Event::route(self.route(), self.is_org().then_some(ORG_TARGET))
+    }
+
+    /// A well-formed body for the world's target.
+    pub fn body(self) -> Value {
+        match self {
+            Api::OrgAdd => json!({ "permission_uuids": [P1, P2] }),
+            // P3 is the target's: the first removal removes it, the next ones are no-ops.
+            Api::OrgRemove => json!({ "permission_uuids": [P3, P1] }),
+            Api::AdminAdd => json!({ "payload": { "userId": ADMIN_TARGET, "permissions": ["compass.dashboard.*"] } }),
+            Api::AdminRemove => json!({ "payload": { "userId": ADMIN_TARGET, "permissions": ["compass.users.*"] } }),
+        }
+    }
+
+    /// A request that succeeds in the API's world.
+    pub fn valid(self) -> Event {
+        let event = if self.is_org() { self.bare().token(EDITOR_KEY) } else { self.bare().bearer(&jwt_for(ADMIN)) };
+        event.json(&self.body())
+    }
+
+    pub async fn world(self) -> TestEnv {
+        if self.is_org() { org_world().await } else { admin_world().await }
+    }
+
+    /// One invocation of the endpoint's binary through the entry path, its reply checked for
+    /// its format's shape.
+    pub async fn invoke(self, env: &TestEnv, event: Value, request_id: &str) -> TestResponse {
+        let format = if event["version"] == "2.0" { Format::V2 } else { Format::V1 };
+        let mut context = Context::default();
+        context.request_id = request_id.to_owned();
+        let reply = env.answer_event(self.route().binary, event, context).await.expect("an API Gateway reply");
+        from_reply(format, &reply)
+    }
+
+    fn assert_401(self, response: &TestResponse, case: &str) {
+        if self.is_org() { assert_org_401(response, case) } else { assert_admin_401(response, case) }
+    }
+}
+
+/// No credentials, or a credential that is not one: the endpoint's 401, whatever else is odd.
+async fn unauthenticated_requests_get_the_endpoints_401(apis: &[Api], texts: &[String]) {
+    for api in apis {
+        let env = api.world().await;
+        for text in texts {
+            for place in PLACES {
+                for format in FORMATS {
+                    let case = format!("{api:?}: {text:?} in {place:?}, {format:?}");
+                    let (event, query) = with_hostile(api.bare(), api.route(), text, place);
+                    let event = event.json(&api.body());
+                    let response = api.invoke(&env, raw_event(&event, &query, format), &event.request_id).await;
+                    api.assert_401(&response, &case);
+                }
+            }
+        }
+        assert_eq!(env.audit_count().await, 0, "{api:?}: an unauthenticated request wrote something");
     }
 }
 
 #[tokio::test]
 async fn hostile_bytes_anywhere_in_an_unauthenticated_request_get_the_endpoints_401() {
     let texts: Vec<String> = HOSTILE.iter().map(|text| (*text).to_owned()).collect();
-    unauthenticated_requests_get_the_endpoints_401(&texts).await;
+    unauthenticated_requests_get_the_endpoints_401(&ADDS, &texts).await;
+}
+
+#[tokio::test]
+async fn hostile_bytes_anywhere_in_an_unauthenticated_removal_get_the_endpoints_401() {
+    let texts: Vec<String> = HOSTILE.iter().map(|text| (*text).to_owned()).collect();
+    unauthenticated_requests_get_the_endpoints_401(&REMOVES, &texts).await;
 }
 
 /// Every ASCII byte on its own, and characters that stand for the rest of Unicode.
@@ -192,7 +262,12 @@ fn every_byte() -> Vec<String> {
 
 #[tokio::test]
 async fn every_byte_in_the_query_path_and_headers_of_an_unauthenticated_request_gets_the_401() {
-    unauthenticated_requests_get_the_endpoints_401(&every_byte()).await;
+    unauthenticated_requests_get_the_endpoints_401(&ADDS, &every_byte()).await;
+}
+
+#[tokio::test]
+async fn every_byte_in_the_query_path_and_headers_of_an_unauthenticated_removal_gets_the_401() {
+    unauthenticated_requests_get_the_endpoints_401(&REMOVES, &every_byte()).await;
 }
 
 async fn org_grant_succeeds(env: &TestEnv, event: Event, query: &str, format: Format, case: &str) {
@@ -227,9 +302,9 @@ async fn a_valid_grant_with_hostile_bytes_in_its_query_and_headers_still_succeed
         for format in FORMATS {
             for place in [Place::Query, Place::HeaderValue, Place::Host, Place::ForwardedProto] {
                 let case = format!("{text:?} in {place:?}, {format:?}");
-                let (event, query) = with_hostile(org_grant(), true, text, place);
+                let (event, query) = with_hostile(org_grant(), &ORG_ADD, text, place);
                 org_grant_succeeds(&org, event, &query, format, &case).await;
-                let (event, query) = with_hostile(admin_grant(), false, text, place);
+                let (event, query) = with_hostile(admin_grant(), &ADMIN_ADD, text, place);
                 admin_grant_succeeds(&admin, event, &query, format, &case).await;
             }
         }
@@ -323,4 +398,146 @@ async fn the_handlers_see_what_lambda_http_gave_them() {
     let request_id = &records[0].request_id;
     assert_eq!(request_id, "apigw-in-both", "without Lambda's id, API Gateway's is the request id");
     assert_eq!(response.body, json!({ "user_uuid": ORG_TARGET, "permission_uuids": [P2, P1] }));
+}
+
+/// `event` through `api`'s binary in `format`: a 200 and exactly one more audit record.
+async fn change_succeeds(api: Api, env: &TestEnv, event: Event, query: &str, format: Format, case: &str) {
+    let audits = env.audit_count().await;
+    let response = api.invoke(env, raw_event(&event, query, format), &event.request_id).await;
+    assert_eq!(response.status, 200, "{case}: {response:?}");
+    assert_eq!(env.audit_count().await, audits + 1, "{case}");
+}
+
+#[tokio::test]
+async fn a_valid_removal_with_hostile_bytes_in_its_query_and_headers_still_succeeds() {
+    for api in REMOVES {
+        let env = api.world().await;
+        for text in HOSTILE {
+            for format in FORMATS {
+                for place in [Place::Query, Place::HeaderValue, Place::Host, Place::ForwardedProto] {
+                    let case = format!("{api:?}: {text:?} in {place:?}, {format:?}");
+                    let (event, query) = with_hostile(api.valid(), api.route(), text, place);
+                    change_succeeds(api, &env, event, &query, format, &case).await;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_valid_removal_succeeds_whatever_byte_its_query_holds() {
+    for api in REMOVES {
+        let env = api.world().await;
+        for text in every_byte() {
+            for format in FORMATS {
+                let query = format!("q={text}&x={text}{text}");
+                change_succeeds(api, &env, api.valid(), &query, format, &format!("{api:?}: {text:?}, {format:?}"))
+                    .await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_host_and_forwarded_proto_headers_do_not_stop_a_removal() {
+    let hosts = ["", "a b", "a/b", "[", "user@evil.example", "h:99999999", "h:-1", "\u{0}", "é.example"];
+    let protos = ["", "1", "a b", "://", "javascript", "HTTP", "\u{7f}"];
+    for api in REMOVES {
+        let env = api.world().await;
+        for format in FORMATS {
+            for host in hosts {
+                let event = api.valid().header("host", host);
+                change_succeeds(api, &env, event, "", format, &format!("{api:?}: Host {host:?}, {format:?}")).await;
+            }
+            for proto in protos {
+                let event = api.valid().header("x-forwarded-proto", proto);
+                let case = format!("{api:?}: x-forwarded-proto {proto:?}, {format:?}");
+                change_succeeds(api, &env, event, "", format, &case).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_removal_with_two_authorization_headers_is_a_401_in_both_formats() {
+    for api in REMOVES {
+        let env = api.world().await;
+        let event = if api.is_org() { api.valid().token(EDITOR_KEY) } else { api.valid().bearer(&jwt_for(ADMIN)) };
+        for format in FORMATS {
+            let response = api.invoke(&env, raw_event(&event, "", format), &event.request_id).await;
+            api.assert_401(&response, &format!("{api:?}, {format:?}"));
+        }
+        assert_eq!(env.audit_count().await, 0, "{api:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_route_or_method_is_the_gateways_404_for_a_removal_in_each_format() {
+    for api in REMOVES {
+        let env = api.world().await;
+        let before = env.snapshot().await;
+        let other_method = if api.is_org() { "PATCH" } else { "POST" };
+        for event in [api.valid().path("/user/<remove>-permissions"), api.valid().method(other_method)] {
+            for format in FORMATS {
+                let response = api.invoke(&env, raw_event(&event, "q=\"x\"", format), &event.request_id).await;
+                assert_eq!(
+                    (response.status, response.body),
+                    (404, json!({ "message": "Not Found" })),
+                    "{api:?} {format:?}"
+                );
+            }
+        }
+        assert_eq!(env.snapshot().await, before, "{api:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_removal_no_client_could_send_is_a_400_and_one_not_from_api_gateway_an_invocation_error() {
+    for api in REMOVES {
+        let env = api.world().await;
+        let before = env.snapshot().await;
+        let event = api.valid();
+        let method = api.route().method.as_str();
+        for format in FORMATS {
+            let mut bad_method = raw_event(&event, "", format);
+            match format {
+                Format::V2 => bad_method["requestContext"]["http"]["method"] = json!(format!("{method} X")),
+                Format::V1 => bad_method["httpMethod"] = json!(format!("{method} X")),
+            }
+            let mut bad_body = raw_event(&event, "", format);
+            bad_body["isBase64Encoded"] = json!(true);
+            for unreadable in [bad_method, bad_body] {
+                let response = api.invoke(&env, unreadable, &event.request_id).await;
+                let answer = (response.status, response.body);
+                assert_eq!(answer, (400, json!({ "message": "Bad Request" })), "{api:?} {format:?}");
+            }
+        }
+        for other in [json!({ "Records": [{ "body": "{}" }] }), json!({}), json!([]), json!("DELETE /x")] {
+            let answer = env.answer_event(api.route().binary, other, Context::default()).await;
+            assert_eq!(answer, Err(NotApiGateway), "{api:?}");
+        }
+        assert_eq!(env.snapshot().await, before, "{api:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_removal_sees_what_lambda_http_gave_it_in_format_1_0() {
+    // A stage, a request id only in the request context, a repeated header.
+    let env = Api::OrgRemove.world().await;
+    let event = Api::OrgRemove.valid().request_id("in-both");
+    let mut json = raw_event(&event, "a=1", Format::V1);
+    json["multiValueHeaders"]["x-repeat"] = json!(["1", "2"]);
+    let response = Api::OrgRemove.invoke(&env, json, "").await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body, json!({ "user_uuid": ORG_TARGET, "permission_uuids": [P3, P1] }));
+    let records = env.audit_of(ORG_TARGET).await;
+    assert_eq!(records[0].request_id, "apigw-in-both", "without Lambda's id, API Gateway's is the request id");
+    assert_eq!(env.permissions_of(ORG_TARGET).await, Some(vec![]));
+
+    let env = Api::AdminRemove.world().await;
+    let event = Api::AdminRemove.valid().request_id("in-both");
+    let response = Api::AdminRemove.invoke(&env, raw_event(&event, "", Format::V1), "").await;
+    assert_eq!(response.body, json!({ "message": "Successfully removed permissions for this user.", "data": {} }));
+    assert_eq!(env.audit_of(ADMIN_TARGET).await[0].request_id, "apigw-in-both");
+    assert_eq!(env.permissions_of(ADMIN_TARGET).await, Some(vec![]));
 }
