@@ -2,9 +2,12 @@
 //!
 //!     cargo bench --features local --bench service
 //!
-//! 1. warm latency through each handler (on a current-thread runtime, as the Lambda binaries run),
-//!    interleaved with the same DynamoDB calls made directly with the SDK: the difference is the
-//!    handler's own overhead, and the interceptor also times the handler outside its SDK calls;
+//! 1. warm latency through each endpoint's frame (on a current-thread runtime, as the Lambda
+//!    binaries run), interleaved with a direct baseline: the same reads with the raw SDK client,
+//!    and the store's own transaction items (`Changes::first_attempt`, and for a no-op
+//!    `Changes::no_change_attempt`) sent with it. The difference is the handler's own overhead,
+//!    and the interceptor also times each side outside its SDK calls. The cases are one table,
+//!    `warm_cases`;
 //! 2. DynamoDB round trips per successful request, counted by an SDK interceptor;
 //! 3. cold start of each release binary: exec to its first poll of a stub Lambda Runtime API,
 //!    then its first and later requests; and its peak RSS over 1000 requests. DynamoDB over plain
@@ -33,6 +36,9 @@ mod aws_stubs;
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,19 +49,25 @@ use aws_sdk_dynamodb::config::interceptors::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::types::builders::UpdateBuilder;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use lambda_http::Request;
 use permissions_service::auth::api_token::token_hash;
+use permissions_service::domain::{CompassPermission, Permission, PermissionSet, PermissionUuid};
+use permissions_service::frame::routes::{ADMIN_ADD, ORG_ADD};
+use permissions_service::frame::{Endpoint, Route};
 use permissions_service::local::demo;
 use permissions_service::org::OrgTables;
+use permissions_service::store::catalog::PERMISSION_UUID;
+use permissions_service::store::change::{Action, CallerRight, Change, Changes};
+use permissions_service::store::tokens::TOKEN_HASH;
+use permissions_service::store::users::USER_ID;
+use permissions_service::telemetry::metrics::Activity;
 use serde_json::json;
-use support::{Event, TestEnv};
+use support::{Event, TestEndpoint, TestEnv, s};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -147,206 +159,276 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 
-/// The org grant the bench sends: the API doc's two permissions, to `target`.
-fn org_event(target: &str) -> Event {
-    Event::org(target)
-        .token(demo::EDITOR_TOKEN)
-        .json(&json!({ "permission_uuids": [demo::CATALOG[0].0, demo::CATALOG[1].0] }))
+/// The permissions every org request of the bench names: the API doc's two.
+const ORG_PERMISSIONS: [&str; 2] = [demo::CATALOG[0].0, demo::CATALOG[1].0];
+/// The permissions every admin request of the bench names: the API doc's two.
+const ADMIN_PERMISSIONS: [&str; 2] = ["compass.dashboard.*", "compass.dashboard.overview"];
+
+/// An org API request on `route` for `target`: the demo editor's key, [`ORG_PERMISSIONS`].
+fn org_request(route: &Route, target: &str) -> Event {
+    Event::route(route, Some(target)).token(demo::EDITOR_TOKEN).json(&json!({ "permission_uuids": ORG_PERMISSIONS }))
 }
 
-/// The admin grant the bench sends: the API doc's two permissions, to `target`.
-fn admin_event(target: &str) -> Event {
-    Event::admin().bearer(&demo::jwt_for(demo::ADMIN)).json(&json!({ "payload": {
-        "userId": target, "permissions": ["compass.dashboard.*", "compass.dashboard.overview"] } }))
+/// An admin API request on `route` for `target`: the demo admin's JWT, [`ADMIN_PERMISSIONS`].
+fn admin_request(route: &Route, target: &str) -> Event {
+    Event::route(route, None)
+        .bearer(&demo::jwt_for(demo::ADMIN))
+        .json(&json!({ "payload": { "userId": target, "permissions": ADMIN_PERMISSIONS } }))
 }
 
-/// Org users that hold nothing yet, so that every grant to one of them adds something: a
-/// repeated grant takes the no-op path (a second transaction), which is measured on its own.
+/// Users made for the bench, one per request, so that no request finds what an earlier one left
+/// (every grant to one of them adds something). A series letter keeps apart the users of each
+/// side and section.
+struct FreshUsers {
+    /// The id of user `index` of a series, in the form its API takes.
+    id: fn(char, usize) -> String,
+    org_uuid: Option<&'static str>,
+    role: Option<&'static str>,
+    /// What each holds when seeded.
+    holding: &'static [&'static str],
+}
+
+impl FreshUsers {
+    /// Users 0..count of `series`, written through the store's own record.
+    async fn seed(&self, env: &TestEnv, series: char, count: usize) {
+        for index in 0..count {
+            env.put_user(&(self.id)(series, index), self.org_uuid, self.role, self.holding).await;
+        }
+    }
+}
+
+/// The org API's targets: users of the demo organization, holding nothing.
+const ORG_USERS: FreshUsers = FreshUsers { id: fresh_org_user, org_uuid: Some(demo::ORG), role: None, holding: &[] };
+/// The admin API's targets: plain users, holding nothing.
+const ADMIN_USERS: FreshUsers = FreshUsers { id: fresh_admin_user, org_uuid: None, role: Some("user"), holding: &[] };
+
+/// UUIDs, series a hex digit.
 fn fresh_org_user(series: char, index: usize) -> String {
     format!("{series}0000000-0000-4000-8000-{index:012}")
 }
 
-/// The admin endpoint's counterpart: ObjectIds, series a hex digit.
+/// ObjectIds, series a hex digit.
 fn fresh_admin_user(series: char, index: usize) -> String {
     format!("{series}{index:023x}")
 }
 
-/// Users for `series` 0..count, in the demo organization (org) or as plain users (admin).
-async fn seed_fresh_users(env: &TestEnv, org_endpoint: bool, series: char, count: usize) {
-    for index in 0..count {
-        if org_endpoint {
-            env.put_user(&fresh_org_user(series, index), Some(demo::ORG), None, &[]).await;
-        } else {
-            env.put_user(&fresh_admin_user(series, index), None, Some("user"), &[]).await;
+/// The cold-start and throughput sections' targets, by API.
+fn fresh_users(org_endpoint: bool) -> &'static FreshUsers {
+    if org_endpoint { &ORG_USERS } else { &ADMIN_USERS }
+}
+
+/// The series of the warm rounds' targets through the handler, and through the direct baseline.
+const HANDLER: char = 'b';
+const DIRECT: char = 'd';
+
+/// Whom a warm case's requests are for.
+enum Targets {
+    /// A user of its own for every request, on each side, seeded before the rounds.
+    Fresh(&'static FreshUsers),
+    /// The demo's user, the same for every request: the warm-up rounds leave it in the state
+    /// measured (after a grant it holds everything, so every measured grant is a no-op).
+    Same(&'static str),
+}
+
+impl Targets {
+    async fn seed(&self, env: &TestEnv, series: char, count: usize) {
+        if let Targets::Fresh(users) = self {
+            users.seed(env, series, count).await;
+        }
+    }
+
+    /// Round `round`'s target on the side `series`.
+    fn of(&self, series: char, round: usize) -> String {
+        match self {
+            Targets::Fresh(users) => (users.id)(series, round),
+            Targets::Same(user) => (*user).to_owned(),
         }
     }
 }
 
-fn fresh_user(org_endpoint: bool, series: char, index: usize) -> String {
-    if org_endpoint { fresh_org_user(series, index) } else { fresh_admin_user(series, index) }
+/// One row of the warm table: its name, whom its requests are for, how round N's request is
+/// built (on the endpoint's route, for round N's target), and its direct SDK baseline. The
+/// endpoint it drives is the type given to [`through`].
+struct WarmCase {
+    name: &'static str,
+    targets: Targets,
+    request: fn(&'static Route, &str) -> Event,
+    direct: Baseline,
 }
 
-/// What a warm request grants.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Grant {
-    /// Something the target does not hold yet: the common case, one transaction.
-    New,
-    /// The same grant again: the target holds it all, so two transactions (the no-op path).
-    Repeat,
+/// A baseline: the DynamoDB work of one request, sent with the raw SDK client.
+type Baseline = for<'a> fn(&'a Direct, Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// The warm table. A case for a new endpoint is one entry here, plus a baseline function when
+/// none of those below does its DynamoDB work; a change endpoint's action comes from the
+/// endpoint itself (`Endpoint::ACTIVITY`).
+fn warm_cases() -> Vec<Box<dyn WarmRow>> {
+    vec![
+        through::<support::OrgAdd>(WarmCase {
+            name: "org-user-permissions",
+            targets: Targets::Fresh(&ORG_USERS),
+            request: org_request,
+            direct: org_change,
+        }),
+        through::<support::AdminAdd>(WarmCase {
+            name: "user-add-permissions",
+            targets: Targets::Fresh(&ADMIN_USERS),
+            request: admin_request,
+            direct: admin_change,
+        }),
+        through::<support::OrgAdd>(WarmCase {
+            name: "org-user-permissions, all held (no-op)",
+            targets: Targets::Same(demo::TARGET),
+            request: org_request,
+            direct: org_change,
+        }),
+        through::<support::AdminAdd>(WarmCase {
+            name: "user-add-permissions, all held (no-op)",
+            targets: Targets::Same(demo::ADMIN_TARGET),
+            request: admin_request,
+            direct: admin_change,
+        }),
+    ]
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
+/// A warm case with the endpoint it drives.
+struct Through<E> {
+    case: WarmCase,
+    endpoint: PhantomData<fn() -> E>,
 }
 
-/// The grant transaction, written out with the SDK: the baseline the handler is measured against.
-/// As the grant does, the first attempt requires something new and room for all of it; when that
-/// fails because everything is held, the no-op is sent again requiring all of it held.
-async fn direct_transaction(
-    client: &Client,
-    tables: &OrgTables,
-    checks: Vec<ConditionCheck>,
-    update: UpdateBuilder,
-    scope_condition: &str,
-    permissions: &[&str],
-) {
-    let audit = Put::builder()
-        .table_name(&tables.audit)
-        .item("user_id", s("bench"))
-        .item("event_id", s(&uuid::Uuid::now_v7().to_string()))
-        .item("permissions", AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()))
-        .condition_expression("attribute_not_exists(event_id)")
-        .build()
-        .unwrap();
-    let send = |update: Update| {
-        let mut transaction = client.transact_write_items();
-        for check in &checks {
-            transaction =
-                transaction.transact_items(TransactWriteItem::builder().condition_check(check.clone()).build());
+/// A warm case ready to measure, whatever its endpoint's type.
+trait WarmRow: Send {
+    fn name(&self) -> &'static str;
+    fn measure(&self) -> Pin<Box<dyn Future<Output = WarmResult> + '_>>;
+}
+
+impl<E: TestEndpoint> WarmRow for Through<E> {
+    fn name(&self) -> &'static str {
+        self.case.name
+    }
+
+    fn measure(&self) -> Pin<Box<dyn Future<Output = WarmResult> + '_>> {
+        Box::pin(warm_latency::<E>(&self.case))
+    }
+}
+
+/// `case`, driving the endpoint `E` (built by `TestEnv::frame`, as its binary runs it).
+fn through<E: TestEndpoint>(case: WarmCase) -> Box<dyn WarmRow> {
+    Box::new(Through::<E> { case, endpoint: PhantomData })
+}
+
+/// One request of a baseline: what it asks, and the endpoint whose work it repeats.
+#[derive(Clone, Copy)]
+struct Round<'a> {
+    target: &'a str,
+    /// The request's id, which a change's audit record keeps.
+    request_id: &'a str,
+    /// The endpoint's binary, which a change's audit record names.
+    endpoint: &'static str,
+    activity: Activity,
+}
+
+impl Round<'_> {
+    fn action(&self) -> Action {
+        match self.activity {
+            Activity::Change(action) => action,
+            Activity::Read => panic!("{} only reads: a change's baseline does not fit it", self.endpoint),
         }
-        transaction
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(audit.clone()).build())
+    }
+}
+
+/// What the baselines send with: the raw SDK client (the bench's meter, not the store's timing
+/// interceptor), the tables, and the store's change transaction, of which only its items are
+/// used, so that the baseline sends what production sends.
+struct Direct {
+    client: Client,
+    tables: OrgTables,
+    changes: Changes,
+    /// The demo editor's key as stored: the org API hashes the key of every request.
+    key_hash: String,
+}
+
+impl Direct {
+    fn over(env: &TestEnv) -> Self {
+        let tables = env.org_tables();
+        let changes = Changes::new(env.client.clone(), tables.users.clone(), tables.audit.clone())
+            .with_tokens(tables.tokens.clone());
+        Self { client: env.client.clone(), tables, changes, key_hash: token_hash(demo::EDITOR_TOKEN) }
+    }
+
+    /// The change's transaction as the store sends it for a request that succeeds: its first
+    /// attempt and, when DynamoDB cancels that (here only ever because nothing would change), the
+    /// audited no-op, under the same event id.
+    async fn transact(&self, change: &Change<'_>) {
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let send = |items| self.client.transact_write_items().set_transact_items(Some(items)).send();
+        let Err(error) = send(self.changes.first_attempt(change, &event_id).unwrap()).await else { return };
+        assert!(
+            matches!(error.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))),
+            "{}",
+            DisplayErrorContext(&error)
+        );
+        send(self.changes.no_change_attempt(change, &event_id).unwrap()).await.unwrap();
+    }
+}
+
+/// `permissions` as a request's parser leaves them.
+fn permission_set<P: Permission>(permissions: &[&str], parse: fn(&str) -> Option<P>) -> PermissionSet {
+    PermissionSet::new(permissions.iter().map(|permission| parse(permission).unwrap()).collect()).unwrap()
+}
+
+/// The org API's change, written out: the key's GetItem, the caller's BatchGetItem with its
+/// right's catalog entry (warm, the requested uuids are in the catalog cache), then the store's
+/// transaction.
+fn org_change<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async move {
+        let (client, tables) = (&direct.client, &direct.tables);
+        let key = s(&direct.key_hash);
+        client.get_item().table_name(&tables.tokens).key(TOKEN_HASH, key).consistent_read(true).send().await.unwrap();
+        let read = |key_name: &str, key: &str| {
+            let keys = HashMap::from([(key_name.to_owned(), s(key))]);
+            KeysAndAttributes::builder().keys(keys).consistent_read(true).build().unwrap()
+        };
+        client
+            .batch_get_item()
+            .request_items(&tables.users, read(USER_ID, demo::EDITOR))
+            .request_items(&tables.permissions, read(PERMISSION_UUID, demo::EDIT_ORG_USERS))
             .send()
-    };
-    let (first_condition, first) = new_and_room(permissions, update.clone());
-    let first = first.condition_expression(format!("{scope_condition} AND {first_condition}")).build().unwrap();
-    if send(first).await.is_ok() {
-        return;
-    }
-    let mut all_held = update;
-    let mut held = Vec::new();
-    for (index, permission) in permissions.iter().enumerate() {
-        held.push(format!("contains(#p, :h{index})"));
-        all_held = all_held.expression_attribute_values(format!(":h{index}"), s(permission));
-    }
-    let all_held =
-        all_held.condition_expression(format!("{scope_condition} AND {}", held.join(" AND "))).build().unwrap();
-    send(all_held).await.unwrap();
+            .await
+            .unwrap();
+        let permissions = permission_set(&ORG_PERMISSIONS, PermissionUuid::parse);
+        let change = Change {
+            action: round.action(),
+            caller_id: demo::EDITOR,
+            caller_right: CallerRight::OrgEditor { org_uuid: demo::ORG, right_uuid: demo::EDIT_ORG_USERS },
+            caller_key_hash: Some(&direct.key_hash),
+            target_user_id: round.target,
+            permissions: &permissions,
+            endpoint: round.endpoint,
+            request_id: round.request_id,
+        };
+        direct.transact(&change).await;
+    })
 }
 
-/// The condition the first attempt of a grant puts on its target: something new, and room for all.
-fn new_and_room(permissions: &[&str], update: UpdateBuilder) -> (String, UpdateBuilder) {
-    let mut update = update
-        .expression_attribute_values(":set_type", s("SS"))
-        .expression_attribute_values(":room", AttributeValue::N((1000 - permissions.len()).to_string()));
-    let mut held = Vec::new();
-    for (index, permission) in permissions.iter().enumerate() {
-        held.push(format!("contains(#p, :n{index})"));
-        update = update.expression_attribute_values(format!(":n{index}"), s(permission));
-    }
-    let condition = format!(
-        "NOT ({}) AND (attribute_not_exists(#p) OR (attribute_type(#p, :set_type) AND size(#p) <= :room))",
-        held.join(" AND ")
-    );
-    (condition, update)
-}
-
-async fn direct_org(client: &Client, tables: &OrgTables, hash: &str, target: &str) {
-    client.get_item().table_name(&tables.tokens).key("token_hash", s(hash)).consistent_read(true).send().await.unwrap();
-    let caller = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-        .keys(HashMap::from([("user_id".to_owned(), s(demo::EDITOR))]))
-        .consistent_read(true)
-        .build()
-        .unwrap();
-    let right = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-        .keys(HashMap::from([("permission_uuid".to_owned(), s(demo::EDIT_ORG_USERS))]))
-        .consistent_read(true)
-        .build()
-        .unwrap();
-    client
-        .batch_get_item()
-        .request_items(&tables.users, caller)
-        .request_items(&tables.permissions, right)
-        .send()
-        .await
-        .unwrap();
-    let permissions = [demo::CATALOG[0].0, demo::CATALOG[1].0];
-    let key_check = ConditionCheck::builder()
-        .table_name(&tables.tokens)
-        .key("token_hash", s(hash))
-        .condition_expression(
-            "user_id = :caller AND (attribute_not_exists(expires_at) OR attribute_type(expires_at, :null_type) \
-             OR expires_at > :now)",
-        )
-        .expression_attribute_values(":caller", s(demo::EDITOR))
-        .expression_attribute_values(":null_type", s("NULL"))
-        .expression_attribute_values(
-            ":now",
-            AttributeValue::N(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64().to_string()),
-        )
-        .build()
-        .unwrap();
-    let caller_check = ConditionCheck::builder()
-        .table_name(&tables.users)
-        .key("user_id", s(demo::EDITOR))
-        .condition_expression(
-            "attribute_exists(user_id) AND org_uuid = :org AND attribute_type(#p, :set_type) AND contains(#p, :right)",
-        )
-        .expression_attribute_names("#p", "permissions")
-        .expression_attribute_values(":org", s(demo::ORG))
-        .expression_attribute_values(":right", s(demo::EDIT_ORG_USERS))
-        .expression_attribute_values(":set_type", s("SS"))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .unwrap();
-    let update = Update::builder()
-        .table_name(&tables.users)
-        .key("user_id", s(target))
-        .update_expression("ADD #p :granted")
-        .expression_attribute_names("#p", "permissions")
-        .expression_attribute_values(
-            ":granted",
-            AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
-        )
-        .expression_attribute_values(":org", s(demo::ORG))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-    let scope = "attribute_exists(user_id) AND org_uuid = :org";
-    direct_transaction(client, tables, vec![key_check, caller_check], update, scope, &permissions).await;
-}
-
-async fn direct_admin(client: &Client, tables: &OrgTables, target: &str) {
-    let permissions = ["compass.dashboard.*", "compass.dashboard.overview"];
-    let check = ConditionCheck::builder()
-        .table_name(&tables.users)
-        .key("user_id", s(demo::ADMIN))
-        .condition_expression("attribute_exists(user_id) AND #role = :admin")
-        .expression_attribute_names("#role", "role")
-        .expression_attribute_values(":admin", s("admin"))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .build()
-        .unwrap();
-    let update = Update::builder()
-        .table_name(&tables.users)
-        .key("user_id", s(target))
-        .update_expression("ADD #p :granted")
-        .expression_attribute_names("#p", "permissions")
-        .expression_attribute_values(
-            ":granted",
-            AttributeValue::Ss(permissions.iter().map(|p| (*p).to_owned()).collect()),
-        )
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-    direct_transaction(client, tables, vec![check], update, "attribute_exists(user_id)", &permissions).await;
+/// The admin API's change, written out: its JWT is verified without DynamoDB, so the store's
+/// transaction is all of it.
+fn admin_change<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async move {
+        let permissions = permission_set(&ADMIN_PERMISSIONS, CompassPermission::parse);
+        let change = Change {
+            action: round.action(),
+            caller_id: demo::ADMIN,
+            caller_right: CallerRight::Admin,
+            caller_key_hash: None,
+            target_user_id: round.target,
+            permissions: &permissions,
+            endpoint: round.endpoint,
+            request_id: round.request_id,
+        };
+        direct.transact(&change).await;
+    })
 }
 
 struct WarmResult {
@@ -354,85 +436,122 @@ struct WarmResult {
     direct: Percentiles,
     /// Handler time outside its own SDK calls, per request.
     outside_sdk: Percentiles,
+    /// The baseline's time outside its SDK calls: building its requests.
+    direct_outside_sdk: Percentiles,
     round_trips_cold_cache: usize,
     round_trips_warm: usize,
 }
 
 /// Handler and direct SDK calls alternate, so drift in DynamoDB Local hits both alike.
-async fn warm_latency(org_endpoint: bool, grant: Grant) -> WarmResult {
+async fn warm_latency<E: TestEndpoint>(case: &WarmCase) -> WarmResult {
     let meter = SdkMeter::default();
     let client = Client::from_conf(support::client_config().interceptor(meter.clone()).build());
     let env = TestEnv::with_demo_data_over(client.clone()).await;
-    let tables = env.org_tables();
-    let hash = token_hash(demo::EDITOR_TOKEN);
     let rounds = WARMUP + SAMPLES + 2;
-    if grant == Grant::New {
-        seed_fresh_users(&env, org_endpoint, 'b', rounds).await;
-        seed_fresh_users(&env, org_endpoint, 'd', rounds).await;
-    }
-    // Round `round`'s target through the handler (series 'b') or written out directly ('d').
-    let target = |series: char, round: usize| match (grant, org_endpoint) {
-        (Grant::New, _) => fresh_user(org_endpoint, series, round),
-        (Grant::Repeat, true) => demo::TARGET.to_owned(),
-        (Grant::Repeat, false) => demo::ADMIN_TARGET.to_owned(),
-    };
-    let request = |round: usize| -> Request {
-        if org_endpoint {
-            org_event(&target('b', round)).http_api()
-        } else {
-            admin_event(&target('b', round)).http_api()
-        }
-    };
-    let (org, admin) = (env.frame::<support::OrgAdd>(), env.frame::<support::AdminAdd>());
+    case.targets.seed(&env, HANDLER, rounds).await;
+    case.targets.seed(&env, DIRECT, rounds).await;
+    let frame = env.frame::<E>();
+    let direct = Direct::over(&env);
     let call = |request: Request| async {
-        let response = if org_endpoint { org.handle(request).await } else { admin.handle(request).await };
-        assert_eq!(response.status(), 200, "{:?}", response.body());
+        let response = frame.handle(request).await;
+        assert_eq!(response.status(), 200, "{}: {:?}", case.name, response.body());
     };
+    let handler_request = |round: usize| (case.request)(E::ROUTE, &case.targets.of(HANDLER, round)).http_api();
+    // The direct side's round: its own target, and the id of the request it stands for.
+    let direct_round = |round: usize| {
+        let target = case.targets.of(DIRECT, round);
+        let request_id = (case.request)(E::ROUTE, &target).request_id;
+        (target, request_id)
+    };
+    fn round<E: Endpoint>((target, request_id): &(String, String)) -> Round<'_> {
+        Round { target, request_id, endpoint: E::ROUTE.binary, activity: E::ACTIVITY }
+    }
 
     meter.take_round_trips();
-    call(request(rounds - 2)).await;
+    call(handler_request(rounds - 2)).await;
     let round_trips_cold_cache = meter.take_round_trips();
-    call(request(rounds - 1)).await;
+    call(handler_request(rounds - 1)).await;
     let round_trips_warm = meter.take_round_trips();
+    (case.direct)(&direct, round::<E>(&direct_round(rounds - 1))).await;
+    let direct_round_trips = meter.take_round_trips();
+    assert_eq!(direct_round_trips, round_trips_warm, "{}: the baseline's round trips are the handler's", case.name);
 
     let mut handler = Vec::with_capacity(SAMPLES);
-    let mut direct = Vec::with_capacity(SAMPLES);
+    let mut direct_times = Vec::with_capacity(SAMPLES);
     let mut outside_sdk = Vec::with_capacity(SAMPLES);
-    for round in 0..WARMUP + SAMPLES {
-        let prepared = request(round);
+    let mut direct_outside_sdk = Vec::with_capacity(SAMPLES);
+    for index in 0..WARMUP + SAMPLES {
+        let prepared = handler_request(index);
+        let direct_request = direct_round(index);
         let direct_call = || async {
+            meter.take_time_inside();
             let started = Instant::now();
-            if org_endpoint {
-                direct_org(&client, &tables, &hash, &target('d', round)).await;
-            } else {
-                direct_admin(&client, &tables, &target('d', round)).await;
-            }
-            started.elapsed()
+            (case.direct)(&direct, round::<E>(&direct_request)).await;
+            let took = started.elapsed();
+            (took, took.saturating_sub(meter.take_time_inside()))
         };
         // Which goes first alternates, so neither pays for the other's after-effects.
-        let direct_first = round % 2 == 1;
+        let direct_first = index % 2 == 1;
         let direct_time_first = if direct_first { Some(direct_call().await) } else { None };
         meter.take_time_inside();
         let started = Instant::now();
         call(prepared).await;
         let handler_time = started.elapsed();
         let sdk_time = meter.take_time_inside();
-        let direct_time = match direct_time_first {
-            Some(time) => time,
+        let (direct_time, direct_outside) = match direct_time_first {
+            Some(times) => times,
             None => direct_call().await,
         };
-        if round >= WARMUP {
+        if index >= WARMUP {
             handler.push(handler_time);
-            direct.push(direct_time);
+            direct_times.push(direct_time);
             outside_sdk.push(handler_time.saturating_sub(sdk_time));
+            direct_outside_sdk.push(direct_outside);
         }
     }
     WarmResult {
         handler: percentiles(handler),
-        direct: percentiles(direct),
+        direct: percentiles(direct_times),
         outside_sdk: percentiles(outside_sdk),
+        direct_outside_sdk: percentiles(direct_outside_sdk),
         round_trips_cold_cache,
         round_trips_warm,
+    }
+}
+
+async fn warm_report() {
+    println!(
+        "### Warm requests, in process ({SAMPLES} samples after {WARMUP} warm-up, interleaved, alternating which goes first)\n"
+    );
+    println!(
+        "| endpoint | handler p50 | handler p99 | direct SDK p50 | direct SDK p99 | overhead p50 (handler - direct) | overhead / direct | handler time outside SDK calls, p50 / p99 | direct SDK time outside SDK calls, p50 / p99 | round trips (cold catalog / warm) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for row in warm_cases() {
+        let name = row.name();
+        // On a current-thread runtime, as the Lambda binaries run: no cross-thread wake-ups.
+        let result = tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(row.measure())
+        })
+        .await
+        .unwrap();
+        let overhead = us(result.handler.p50) - us(result.direct.p50);
+        println!(
+            "| {name} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.1} % | {:.0} / {:.0} µs | {:.0} / {:.0} µs | {} / {} |",
+            us(result.handler.p50),
+            us(result.handler.p99),
+            us(result.direct.p50),
+            us(result.direct.p99),
+            overhead,
+            100.0 * overhead / us(result.direct.p50),
+            us(result.outside_sdk.p50),
+            us(result.outside_sdk.p99),
+            us(result.direct_outside_sdk.p50),
+            us(result.direct_outside_sdk.p99),
+            result.round_trips_cold_cache,
+            result.round_trips_warm,
+        );
     }
 }
 
@@ -685,9 +804,9 @@ impl<'a> PreparedCase<'a> {
         if case.traced {
             env_vars.insert("AWS_XRAY_DAEMON_ADDRESS", format!("tcp:{daemon_address} udp:{daemon_address}"));
         }
-        // Every request grants something new (see `Grant`).
+        // Every request grants something new (see `FreshUsers`).
         let total = UNMEASURED_STARTS * UNMEASURED_REQUESTS + COLD_STARTS * 3 + RSS_REQUESTS;
-        seed_fresh_users(&env, case.org_endpoint, 'c', total).await;
+        fresh_users(case.org_endpoint).seed(&env, 'c', total).await;
         Self {
             case,
             _env: env,
@@ -706,8 +825,9 @@ impl<'a> PreparedCase<'a> {
         let org_endpoint = self.case.org_endpoint;
         let events = (self.next_target..self.next_target + requests)
             .map(|index| {
-                let target = fresh_user(org_endpoint, 'c', index);
-                let event = if org_endpoint { org_event(&target) } else { admin_event(&target) };
+                let target = (fresh_users(org_endpoint).id)('c', index);
+                let event =
+                    if org_endpoint { org_request(&ORG_ADD, &target) } else { admin_request(&ADMIN_ADD, &target) };
                 event.http_api_json().to_string()
             })
             .collect();
@@ -772,14 +892,14 @@ async fn local_api_throughput(org_endpoint: bool) -> Throughput {
     let address = listener.local_addr().unwrap().to_string();
     let server = tokio::spawn(Arc::new(api).serve(listener, std::future::pending()));
 
-    seed_fresh_users(&env, org_endpoint, 'e', THROUGHPUT_REQUESTS).await;
-    // Request `index`, granting something new (see `Grant`).
+    fresh_users(org_endpoint).seed(&env, 'e', THROUGHPUT_REQUESTS).await;
+    // Request `index`, granting something new (see `FreshUsers`).
     let host = address.clone();
     let request = Arc::new(move |index: usize| -> String {
         let (method, path, authorization, body) = if org_endpoint {
             (
                 "PATCH",
-                format!("/organizations/users/permissions/{}/", fresh_user(true, 'e', index)),
+                format!("/organizations/users/permissions/{}/", fresh_org_user('e', index)),
                 format!("Token {}", demo::EDITOR_TOKEN),
                 json!({ "permission_uuids": [demo::CATALOG[0].0] }).to_string(),
             )
@@ -788,7 +908,7 @@ async fn local_api_throughput(org_endpoint: bool) -> Throughput {
                 "PUT",
                 "/user/add-permissions".to_owned(),
                 format!("Bearer {}", demo::jwt_for(demo::ADMIN)),
-                json!({ "payload": { "userId": fresh_user(false, 'e', index), "permissions": ["compass.users.*"] } })
+                json!({ "payload": { "userId": fresh_admin_user('e', index), "permissions": ["compass.users.*"] } })
                     .to_string(),
             )
         };
@@ -851,41 +971,7 @@ async fn run() {
     println!("Machine: {cores} cores, `{}`. DynamoDB Local (in memory) on loopback.\n", std::env::consts::ARCH);
 
     if selected("warm") {
-        println!(
-            "### Warm requests, in process ({SAMPLES} samples after {WARMUP} warm-up, interleaved, alternating which goes first)\n"
-        );
-        println!(
-            "| endpoint | handler p50 | handler p99 | direct SDK p50 | direct SDK p99 | overhead p50 (handler - direct) | overhead / direct | handler time outside SDK calls, p50 / p99 | round trips (cold catalog / warm) |"
-        );
-        println!("|---|---|---|---|---|---|---|---|---|");
-        for (name, org_endpoint, grant) in [
-            ("org-user-permissions", true, Grant::New),
-            ("user-add-permissions", false, Grant::New),
-            ("org-user-permissions, all held (no-op)", true, Grant::Repeat),
-            ("user-add-permissions, all held (no-op)", false, Grant::Repeat),
-        ] {
-            // On a current-thread runtime, as the Lambda binaries run: no cross-thread wake-ups.
-            let result = tokio::task::spawn_blocking(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                runtime.block_on(warm_latency(org_endpoint, grant))
-            })
-            .await
-            .unwrap();
-            let overhead = us(result.handler.p50) - us(result.direct.p50);
-            println!(
-                "| {name} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.1} % | {:.0} / {:.0} µs | {} / {} |",
-                us(result.handler.p50),
-                us(result.handler.p99),
-                us(result.direct.p50),
-                us(result.direct.p99),
-                overhead,
-                100.0 * overhead / us(result.direct.p50),
-                us(result.outside_sdk.p50),
-                us(result.outside_sdk.p99),
-                result.round_trips_cold_cache,
-                result.round_trips_warm,
-            );
-        }
+        warm_report().await;
     }
 
     if selected("cold") {

@@ -191,6 +191,13 @@ impl Changes {
         Ok(self.transact_items(change, event_id, &Expectation::Unknown)?.0)
     }
 
+    /// The items of the attempt [`Changes::apply`] sends when the first was cancelled because
+    /// nothing would change (a grant's target holds them all, a revoke's none): the audited no-op.
+    /// For the benchmark's direct SDK call, as [`Changes::first_attempt`].
+    pub fn no_change_attempt(&self, change: &Change<'_>, event_id: &str) -> Result<Vec<TransactWriteItem>, StoreError> {
+        Ok(self.transact_items(change, event_id, &Expectation::NoChange)?.0)
+    }
+
     pub async fn apply(&self, change: &Change<'_>) -> Result<ChangeOutcome, StoreError> {
         let mut expectation = Expectation::Unknown;
         let started = Instant::now();
