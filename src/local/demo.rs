@@ -132,7 +132,16 @@ curl -i -X PUT "{base_url}/user/remove-permissions" \
      -H 'Content-Type: application/json' \
      -d '{{"payload": {{"userId": "{ADMIN_TARGET}", "permissions": ["compass.dashboard.*"]}}}}'
 
-Removing what the user does not hold is a no-op: 200, and audited.
+Removing what the user does not hold is a no-op: 200, and audited. Read what is held, and the history:
+
+curl -i "{base_url}/organizations/users/permissions/{TARGET}/" \
+     -H 'Authorization: Token {EDITOR_TOKEN}'
+
+curl -i "{base_url}/user/permissions?userId={ADMIN_TARGET}" \
+     -H 'Authorization: Bearer {admin_jwt}'
+
+curl -i "{base_url}/user/permission-history?userId={ADMIN_TARGET}&limit=2" \
+     -H 'Authorization: Bearer {admin_jwt}'
 "#
     )
 }
