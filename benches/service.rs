@@ -61,8 +61,10 @@ use permissions_service::frame::routes::{ADMIN_ADD, ORG_ADD};
 use permissions_service::frame::{Endpoint, Route};
 use permissions_service::local::demo;
 use permissions_service::org::OrgTables;
+use permissions_service::store::audit::AUDIT_USER_ID;
 use permissions_service::store::catalog::PERMISSION_UUID;
 use permissions_service::store::change::{Action, CallerRight, Change, Changes};
+use permissions_service::store::idempotency::Claim;
 use permissions_service::store::tokens::TOKEN_HASH;
 use permissions_service::store::users::USER_ID;
 use permissions_service::telemetry::metrics::Activity;
@@ -202,6 +204,12 @@ const ORG_USERS: FreshUsers = FreshUsers { id: fresh_org_user, org_uuid: Some(de
 /// The admin API's targets: plain users, holding nothing.
 const ADMIN_USERS: FreshUsers = FreshUsers { id: fresh_admin_user, org_uuid: None, role: Some("user"), holding: &[] };
 
+/// Targets of the removes: holding what each request removes.
+const ORG_HOLDERS: FreshUsers =
+    FreshUsers { id: fresh_org_user, org_uuid: Some(demo::ORG), role: None, holding: &ORG_PERMISSIONS };
+const ADMIN_HOLDERS: FreshUsers =
+    FreshUsers { id: fresh_admin_user, org_uuid: None, role: Some("user"), holding: &ADMIN_PERMISSIONS };
+
 /// UUIDs, series a hex digit.
 fn fresh_org_user(series: char, index: usize) -> String {
     format!("{series}0000000-0000-4000-8000-{index:012}")
@@ -288,7 +296,63 @@ fn warm_cases() -> Vec<Box<dyn WarmRow>> {
             request: admin_request,
             direct: admin_change,
         }),
+        through::<support::OrgAdd>(WarmCase {
+            name: "org-user-permissions, with an Idempotency-Key",
+            targets: Targets::Fresh(&ORG_USERS),
+            request: org_request_keyed,
+            direct: org_change_keyed,
+        }),
+        through::<support::AdminAdd>(WarmCase {
+            name: "user-add-permissions, with an Idempotency-Key",
+            targets: Targets::Fresh(&ADMIN_USERS),
+            request: admin_request_keyed,
+            direct: admin_change_keyed,
+        }),
+        through::<support::OrgRemove>(WarmCase {
+            name: "org-user-permissions-remove",
+            targets: Targets::Fresh(&ORG_HOLDERS),
+            request: org_request,
+            direct: org_change,
+        }),
+        through::<support::AdminRemove>(WarmCase {
+            name: "user-remove-permissions",
+            targets: Targets::Fresh(&ADMIN_HOLDERS),
+            request: admin_request,
+            direct: admin_change,
+        }),
+        through::<support::OrgList>(WarmCase {
+            name: "org-user-permissions-list",
+            targets: Targets::Fresh(&ORG_HOLDERS),
+            request: |route, target| Event::route(route, Some(target)).token(demo::EDITOR_TOKEN),
+            direct: org_list,
+        }),
+        through::<support::AdminList>(WarmCase {
+            name: "user-list-permissions",
+            targets: Targets::Fresh(&ADMIN_HOLDERS),
+            request: |route, target| {
+                Event::route(route, None).query(&format!("userId={target}")).bearer(&demo::jwt_for(demo::ADMIN))
+            },
+            direct: admin_list,
+        }),
+        through::<support::AdminHistory>(WarmCase {
+            name: "user-permission-history",
+            targets: Targets::Same(demo::ADMIN_TARGET),
+            request: |route, target| {
+                Event::route(route, None).query(&format!("userId={target}")).bearer(&demo::jwt_for(demo::ADMIN))
+            },
+            direct: admin_history,
+        }),
     ]
+}
+
+/// The org add's request with an `Idempotency-Key` of its own: each round is a first request.
+fn org_request_keyed(route: &Route, target: &str) -> Event {
+    org_request(route, target).header("idempotency-key", &format!("bench-{target}"))
+}
+
+/// The admin add's request with an `Idempotency-Key` of its own.
+fn admin_request_keyed(route: &Route, target: &str) -> Event {
+    admin_request(route, target).header("idempotency-key", &format!("bench-{target}"))
 }
 
 /// A warm case with the endpoint it drives.
@@ -353,7 +417,8 @@ impl Direct {
     fn over(env: &TestEnv) -> Self {
         let tables = env.org_tables();
         let changes = Changes::new(env.client.clone(), tables.users.clone(), tables.audit.clone())
-            .with_tokens(tables.tokens.clone());
+            .with_tokens(tables.tokens.clone())
+            .with_idempotency(tables.idempotency.clone());
         Self { client: env.client.clone(), tables, changes, key_hash: token_hash(demo::EDITOR_TOKEN) }
     }
 
@@ -382,52 +447,129 @@ fn permission_set<P: Permission>(permissions: &[&str], parse: fn(&str) -> Option
 /// right's catalog entry (warm, the requested uuids are in the catalog cache), then the store's
 /// transaction.
 fn org_change<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
-    Box::pin(async move {
-        let (client, tables) = (&direct.client, &direct.tables);
-        let key = s(&direct.key_hash);
-        client.get_item().table_name(&tables.tokens).key(TOKEN_HASH, key).consistent_read(true).send().await.unwrap();
-        let read = |key_name: &str, key: &str| {
-            let keys = HashMap::from([(key_name.to_owned(), s(key))]);
-            KeysAndAttributes::builder().keys(keys).consistent_read(true).build().unwrap()
-        };
-        client
-            .batch_get_item()
-            .request_items(&tables.users, read(USER_ID, demo::EDITOR))
-            .request_items(&tables.permissions, read(PERMISSION_UUID, demo::EDIT_ORG_USERS))
-            .send()
-            .await
-            .unwrap();
-        let permissions = permission_set(&ORG_PERMISSIONS, PermissionUuid::parse);
-        let change = Change {
-            action: round.action(),
-            caller_id: demo::EDITOR,
-            caller_right: CallerRight::OrgEditor { org_uuid: demo::ORG, right_uuid: demo::EDIT_ORG_USERS },
-            caller_key_hash: Some(&direct.key_hash),
-            target_user_id: round.target,
-            permissions: &permissions,
-            endpoint: round.endpoint,
-            request_id: round.request_id,
-        };
-        direct.transact(&change).await;
-    })
+    Box::pin(org_change_with(direct, round, false))
+}
+
+/// The org change with an `Idempotency-Key` claim: one more item in the same transaction.
+fn org_change_keyed<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(org_change_with(direct, round, true))
+}
+
+async fn org_change_with(direct: &Direct, round: Round<'_>, keyed: bool) {
+    let (client, tables) = (&direct.client, &direct.tables);
+    let key = s(&direct.key_hash);
+    client.get_item().table_name(&tables.tokens).key(TOKEN_HASH, key).consistent_read(true).send().await.unwrap();
+    client
+        .batch_get_item()
+        .request_items(&tables.users, read_keys(USER_ID, &[demo::EDITOR]))
+        .request_items(&tables.permissions, read_keys(PERMISSION_UUID, &[demo::EDIT_ORG_USERS]))
+        .send()
+        .await
+        .unwrap();
+    let permissions = permission_set(&ORG_PERMISSIONS, PermissionUuid::parse);
+    let body = || json!({ "user_uuid": round.target, "permission_uuids": permissions.as_slice() }).to_string();
+    let claim = keyed.then(|| claim(demo::EDITOR, round, &permissions, body()));
+    let change = Change {
+        action: round.action(),
+        caller_id: demo::EDITOR,
+        caller_right: CallerRight::OrgEditor { org_uuid: demo::ORG, right_uuid: demo::EDIT_ORG_USERS },
+        caller_key_hash: Some(&direct.key_hash),
+        target_user_id: round.target,
+        permissions: &permissions,
+        endpoint: round.endpoint,
+        request_id: round.request_id,
+        idempotency: claim.as_ref(),
+    };
+    direct.transact(&change).await;
 }
 
 /// The admin API's change, written out: its JWT is verified without DynamoDB, so the store's
 /// transaction is all of it.
 fn admin_change<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(admin_change_with(direct, round, false))
+}
+
+/// The admin change with an `Idempotency-Key` claim.
+fn admin_change_keyed<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(admin_change_with(direct, round, true))
+}
+
+async fn admin_change_with(direct: &Direct, round: Round<'_>, keyed: bool) {
+    let permissions = permission_set(&ADMIN_PERMISSIONS, CompassPermission::parse);
+    let body = || json!({ "message": "Successfully added permissions for this user.", "data": {} }).to_string();
+    let claim = keyed.then(|| claim(demo::ADMIN, round, &permissions, body()));
+    let change = Change {
+        action: round.action(),
+        caller_id: demo::ADMIN,
+        caller_right: CallerRight::Admin,
+        caller_key_hash: None,
+        target_user_id: round.target,
+        permissions: &permissions,
+        endpoint: round.endpoint,
+        request_id: round.request_id,
+        idempotency: claim.as_ref(),
+    };
+    direct.transact(&change).await;
+}
+
+/// The claim the endpoint makes for the key its request carries (`bench-<target>`).
+fn claim(caller: &str, round: Round<'_>, permissions: &PermissionSet, body: String) -> Claim {
+    let mut parts = vec![round.endpoint, round.target];
+    parts.extend(permissions.iter());
+    Claim::new(caller, &format!("bench-{}", round.target), &parts, 200, body)
+}
+
+/// Strongly consistent reads of `keys` by `key_name`, for one table of a BatchGetItem.
+fn read_keys(key_name: &str, keys: &[&str]) -> KeysAndAttributes {
+    let keys = keys.iter().map(|key| HashMap::from([(key_name.to_owned(), s(key))])).collect();
+    KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().unwrap()
+}
+
+/// The org list, written out: the key's GetItem, then the caller, the target and the right's
+/// catalog entry in one BatchGetItem (the codenames come from the warm cache).
+fn org_list<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
     Box::pin(async move {
-        let permissions = permission_set(&ADMIN_PERMISSIONS, CompassPermission::parse);
-        let change = Change {
-            action: round.action(),
-            caller_id: demo::ADMIN,
-            caller_right: CallerRight::Admin,
-            caller_key_hash: None,
-            target_user_id: round.target,
-            permissions: &permissions,
-            endpoint: round.endpoint,
-            request_id: round.request_id,
-        };
-        direct.transact(&change).await;
+        let (client, tables) = (&direct.client, &direct.tables);
+        let key = s(&direct.key_hash);
+        client.get_item().table_name(&tables.tokens).key(TOKEN_HASH, key).consistent_read(true).send().await.unwrap();
+        client
+            .batch_get_item()
+            .request_items(&tables.users, read_keys(USER_ID, &[demo::EDITOR, round.target]))
+            .request_items(&tables.permissions, read_keys(PERMISSION_UUID, &[demo::EDIT_ORG_USERS]))
+            .send()
+            .await
+            .unwrap();
+    })
+}
+
+/// The admin list, written out: the caller and the target in one BatchGetItem.
+fn admin_list<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async move {
+        let users = read_keys(USER_ID, &[demo::ADMIN, round.target]);
+        direct.client.batch_get_item().request_items(&direct.tables.users, users).send().await.unwrap();
+    })
+}
+
+/// The history, written out: the caller and the target's BatchGetItem at the same time as the
+/// audit table's Query of a page and one more.
+fn admin_history<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async move {
+        let users = read_keys(USER_ID, &[demo::ADMIN, round.target]);
+        let batch = direct.client.batch_get_item().request_items(&direct.tables.users, users).send();
+        let query = direct
+            .client
+            .query()
+            .table_name(&direct.tables.audit)
+            .key_condition_expression("#user = :user")
+            .expression_attribute_names("#user", AUDIT_USER_ID)
+            .expression_attribute_values(":user", s(round.target))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(21)
+            .send();
+        let (batch, query) = tokio::join!(batch, query);
+        batch.unwrap();
+        query.unwrap();
     })
 }
 

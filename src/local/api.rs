@@ -12,6 +12,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use tokio::net::TcpListener;
@@ -123,7 +124,12 @@ async fn to_lambda_request(
             .and_then(|value| value.to_str().ok())
             .map_or_else(|| format!("Root=1-{:08x}-{:024x}", unix_seconds(), fastrand::u128(..) >> 32), str::to_owned),
     );
-    let mut request = Request::from_parts(parts, body).with_raw_http_path(path).with_lambda_context(context);
+    // As API Gateway hands a function the query: parsed from the raw string, repeats kept apart.
+    let query: QueryMap = parts.uri.query().unwrap_or_default().parse().unwrap_or_default();
+    let mut request = Request::from_parts(parts, body)
+        .with_raw_http_path(path)
+        .with_query_string_parameters(query)
+        .with_lambda_context(context);
     if let (Some(name), Some(value)) = (route.parameter_name(), matched.parameter) {
         request = request.with_path_parameters(std::collections::HashMap::from([(name.to_owned(), value)]));
     }

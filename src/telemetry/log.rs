@@ -11,7 +11,6 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
 
-use super::metrics::Activity;
 use crate::store::StoreError;
 use crate::store::change::Action;
 
@@ -39,6 +38,25 @@ pub fn init() {
 
 fn is_raw_event_dump(target: &str, level: Level) -> bool {
     level == Level::TRACE && target.starts_with("lambda_runtime")
+}
+
+/// What an endpoint does, and so which counters its metrics line carries beyond every
+/// endpoint's: a change endpoint counts its changes and its no-ops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Change(Action),
+    Read,
+}
+
+impl Activity {
+    /// The names of the counters of changes that changed something and of no-ops.
+    pub fn counters(self) -> Option<[&'static str; 2]> {
+        match self {
+            Activity::Change(Action::Grant) => Some(["Grants", "NoOpGrants"]),
+            Activity::Change(Action::Revoke) => Some(["Revokes", "NoOpRevokes"]),
+            Activity::Read => None,
+        }
+    }
 }
 
 /// A request once answered: what its log line and its metrics line say.

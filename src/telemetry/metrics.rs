@@ -9,31 +9,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+pub use super::log::Activity;
 use super::log::Completed;
 use crate::config::optional;
-use crate::store::change::Action;
 
 /// The namespace when `METRICS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "PermissionsService";
-
-/// What an endpoint does, and so which counters its metrics line carries beyond every
-/// endpoint's: a change endpoint counts its changes and its no-ops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activity {
-    Change(Action),
-    Read,
-}
-
-impl Activity {
-    /// The names of the counters of changes that changed something and of no-ops.
-    pub fn counters(self) -> Option<[&'static str; 2]> {
-        match self {
-            Activity::Change(Action::Grant) => Some(["Grants", "NoOpGrants"]),
-            Activity::Change(Action::Revoke) => Some(["Revokes", "NoOpRevokes"]),
-            Activity::Read => None,
-        }
-    }
-}
 
 /// The metrics every request line declares, in its order, with their units; an endpoint's own
 /// counters ([`Activity::counters`]) follow `Requests`.
@@ -184,6 +165,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::store::change::Action;
     use crate::telemetry::log::ChangeSummary;
 
     fn parsed(status: u16, changed: Option<bool>, cold_start: bool) -> Value {

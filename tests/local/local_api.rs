@@ -107,3 +107,35 @@ async fn routes_answer_like_api_gateway() {
     assert_eq!(answer.status, 413, "{:?}", answer.body);
     assert_eq!(env.snapshot().await, before);
 }
+
+/// The reads over HTTP, their query strings carried as API Gateway carries them: a grant shows
+/// in both lists and in the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reads_answer_over_http_with_their_query_strings() {
+    let (address, _env) = start().await;
+    let bearer = format!("Bearer {}", demo::jwt_for(demo::ADMIN));
+    let grant = json!({ "payload": { "userId": demo::ADMIN_TARGET, "permissions": ["compass.reports"] } });
+    let json_auth = [("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
+    assert_eq!(send(&address, "PUT", "/user/add-permissions", &json_auth, &grant.to_string()).await.status, 200);
+    let auth = [("Authorization", bearer.as_str())];
+    let list = send(&address, "GET", &format!("/user/permissions?userId={}", demo::ADMIN_TARGET), &auth, "").await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    assert_eq!(list.body["data"]["permissions"], json!(["compass.reports", "compass.users.*"]));
+    let path = format!("/user/permission-history?userId={}&limit=1", demo::ADMIN_TARGET);
+    let history = send(&address, "GET", &path, &auth, "").await;
+    assert_eq!(history.status, 200, "{:?}", history.body);
+    assert_eq!(history.body["data"]["events"][0]["permissions"], json!(["compass.reports"]));
+    let repeated = format!("/user/permissions?userId={0}&userId={0}", demo::ADMIN_TARGET);
+    assert_eq!(send(&address, "GET", &repeated, &auth, "").await.status, 400);
+
+    let token = format!("Token {}", demo::EDITOR_TOKEN);
+    let org = send(
+        &address,
+        "GET",
+        &format!("/organizations/users/permissions/{}/", demo::TARGET),
+        &[("Authorization", token.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(org.status, 200, "{:?}", org.body);
+}
