@@ -514,9 +514,7 @@ async fn admin_change_with(direct: &Direct, round: Round<'_>, keyed: bool) {
 
 /// The claim the endpoint makes for the key its request carries (`bench-<target>`).
 fn claim(caller: &str, round: Round<'_>, permissions: &PermissionSet, body: String) -> Claim {
-    let mut parts = vec![round.endpoint, round.target];
-    parts.extend(permissions.iter());
-    Claim::new(caller, &format!("bench-{}", round.target), &parts, 200, body)
+    Claim::of_change(caller, &format!("bench-{}", round.target), round.endpoint, round.target, permissions, body)
 }
 
 /// Strongly consistent reads of `keys` by `key_name`, for one table of a BatchGetItem.

@@ -50,9 +50,8 @@ impl AdminApi {
         };
         let body = AdminChangeResponse { message, data: Empty {} };
         let claim = key.map(|key| {
-            let mut parts = vec![call.endpoint, wanted.user_id.as_str()];
-            parts.extend(wanted.permissions.iter());
-            Claim::new(&caller_id, key, &parts, 200, json_text(&body))
+            let target = wanted.user_id.as_str();
+            Claim::of_change(&caller_id, key, call.endpoint, target, &wanted.permissions, json_text(&body))
         });
         let change = Change {
             action,

@@ -35,9 +35,9 @@ impl OrgApi {
             permission_uuids: wanted.permission_uuids.as_slice().to_vec(),
         };
         let claim = key.map(|key| {
-            let mut parts = vec![call.endpoint, wanted.target.as_str()];
-            parts.extend(wanted.permission_uuids.iter());
-            Claim::new(&caller.user.user_id, key, &parts, 200, json_text(&body))
+            let (caller_id, target, permissions) =
+                (&caller.user.user_id, wanted.target.as_str(), &wanted.permission_uuids);
+            Claim::of_change(caller_id, key, call.endpoint, target, permissions, json_text(&body))
         });
 
         let change = Change {

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
 
 use super::{read_string, string_attribute};
+use crate::domain::PermissionSet;
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
 pub const EXPIRES_AT: &str = "expires_at";
@@ -59,6 +60,21 @@ impl Claim {
             fingerprint.update(part.as_bytes());
         }
         Self { record_key, fingerprint: hex(&fingerprint.finalize()), status, body }
+    }
+
+    /// The claim of a change's 200 answer: the request named by its endpoint, target and
+    /// permissions, as every write endpoint (and the benchmark's baseline) makes it.
+    pub fn of_change(
+        caller_id: &str,
+        key: &str,
+        endpoint: &str,
+        target: &str,
+        permissions: &PermissionSet,
+        body: String,
+    ) -> Self {
+        let mut parts = vec![endpoint, target];
+        parts.extend(permissions.iter());
+        Self::new(caller_id, key, &parts, 200, body)
     }
 
     pub fn to_item(&self, now: SystemTime) -> HashMap<String, AttributeValue> {
