@@ -8,7 +8,9 @@
 //! [`frame`] (the route table and the frame every endpoint answers in), [`domain`] (parsed
 //! values that carry their invariants), [`auth`] (credentials, token hashing, JWT), [`store`]
 //! (DynamoDB: records, reads, the change transaction), [`telemetry`] (logs, EMF metrics, X-Ray),
-//! [`lambda_entry`] (raw API Gateway event in, reply out, with no step that can panic).
+//! [`lambda_entry`] (raw API Gateway event in, reply out, with no step that can panic),
+//! [`functions`] (every Lambda function of the service, the list the template and docs are held
+//! against).
 
 pub mod admin;
 pub mod auth;
@@ -16,6 +18,7 @@ pub mod backoff;
 pub mod config;
 pub mod domain;
 pub mod frame;
+pub mod functions;
 pub mod lambda_entry;
 #[cfg(feature = "local")]
 pub mod local;

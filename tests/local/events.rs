@@ -1,7 +1,7 @@
 //! `events/`: HTTP API sample events for every documented outcome of both endpoints, for
 //! `cargo lambda invoke --data-file` and `sam local invoke -e`. Each file's name starts with the
 //! status it gets against the demo data; this module both keeps the files in step with the demo
-//! data (run with `UPDATE_EVENTS=1` to rewrite them) and replays every one of them.
+//! data (`scripts/generate` rewrites them) and replays every one of them.
 
 use std::path::{Path, PathBuf};
 
@@ -318,7 +318,7 @@ fn path_of(dir: &str, name: &str) -> PathBuf {
 
 #[test]
 fn the_sample_events_match_the_demo_data() {
-    let update = std::env::var_os("UPDATE_EVENTS").is_some();
+    let update = std::env::var_os("UPDATE_GENERATED").is_some();
     for (dir, name, event) in samples() {
         let path = path_of(dir, name);
         let expected = serde_json::to_string_pretty(&event).unwrap() + "\n";
@@ -327,7 +327,7 @@ fn the_sample_events_match_the_demo_data() {
             std::fs::write(&path, &expected).unwrap();
         }
         let actual = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(actual == expected, "{} is stale: run `UPDATE_EVENTS=1 scripts/test events`", path.display());
+        assert!(actual == expected, "{} is stale: run scripts/generate", path.display());
     }
     for dir in ROUTES.map(|route| route.binary) {
         let on_disk = std::fs::read_dir(events_dir().join(dir)).unwrap().count();

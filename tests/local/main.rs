@@ -5,6 +5,7 @@
 mod support;
 
 mod events;
+mod generated_template;
 mod load;
 mod local_api;
 mod log_secrets;

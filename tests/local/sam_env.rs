@@ -5,7 +5,7 @@
 //! template: `DYNAMODB_ENDPOINT`, and `JWT_SECRET`, which no deployed configuration may hold
 //! (`template_policies.rs`). So the recipe builds from `events/sam-template.yaml`, a copy of
 //! `template.yaml` generated here that declares both, blank, and fills every variable from
-//! `events/sam-env.json`. This module keeps the copy in step (`UPDATE_EVENTS=1` rewrites it),
+//! `events/sam-env.json`. This module keeps the copy in step (`scripts/generate` rewrites it),
 //! and checks that the file gives every function every variable it declares, a DynamoDB
 //! endpoint the container can reach, and no value that looks like a real secret.
 
@@ -16,9 +16,8 @@ use permissions_service::local::demo;
 use serde_json::{Map, Value};
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::template_policies::{functions, template};
+use crate::template_policies::{functions, repository_file, template};
 
-const TEMPLATE: &str = include_str!("../../template.yaml");
 const LOCAL_ENV: &str = include_str!("../../local.env");
 const LOCAL_TEMPLATE: &str = "events/sam-template.yaml";
 const ENV_FILE: &str = "events/sam-env.json";
@@ -29,7 +28,7 @@ const PARAMETERS: &str = "Parameters";
 
 const HEADER: &str = "\
 # GENERATED from template.yaml by tests/local/sam_env.rs: do not edit. After changing
-# template.yaml, run `UPDATE_EVENTS=1 scripts/test sam_env`.
+# template.yaml, run scripts/generate.
 #
 # LOCAL ONLY: NEVER DEPLOY THIS FILE (deploy template.yaml). `sam local invoke` sets only the
 # variables a template declares (an --env-vars file overrides them, never adds one), so this copy
@@ -112,6 +111,11 @@ fn effective(file: &Map<String, Value>, function: &str) -> Map<String, Value> {
     values
 }
 
+/// `template.yaml` as it is now: `scripts/generate` may just have rewritten it.
+fn deployed_template_text() -> String {
+    std::fs::read_to_string(repository_file("template.yaml")).unwrap()
+}
+
 fn local_env(name: &str) -> &'static str {
     LOCAL_ENV
         .lines()
@@ -121,13 +125,13 @@ fn local_env(name: &str) -> &'static str {
 
 #[test]
 fn the_local_template_is_template_yaml_with_the_local_hooks() {
-    let expected = local_template(TEMPLATE);
+    let expected = local_template(&deployed_template_text());
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(LOCAL_TEMPLATE);
-    if std::env::var_os("UPDATE_EVENTS").is_some() {
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
         std::fs::write(&path, &expected).unwrap();
     }
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(actual == expected, "{LOCAL_TEMPLATE} is stale: run `UPDATE_EVENTS=1 scripts/test sam_env`");
+    assert!(actual == expected, "{LOCAL_TEMPLATE} is stale: run scripts/generate");
 
     // The same functions, each declaring what template.yaml declares plus the hooks.
     let deployed = template();
@@ -157,7 +161,7 @@ fn the_local_template_is_template_yaml_with_the_local_hooks() {
 #[test]
 fn the_env_file_gives_every_function_every_variable_it_declares() {
     let file = env_file();
-    let local = YamlLoader::load_from_str(&local_template(TEMPLATE)).unwrap().remove(0);
+    let local = YamlLoader::load_from_str(&local_template(&deployed_template_text())).unwrap().remove(0);
     let ids: BTreeSet<String> = functions(&local).into_iter().map(|(id, _)| id).collect();
     let mut expected_keys = ids.clone();
     expected_keys.extend([PARAMETERS.to_owned(), MARKER.to_owned()]);

@@ -8,8 +8,6 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 use yaml_rust2::{Yaml, YamlLoader};
 
-const TEMPLATE: &str = include_str!("../../template.yaml");
-
 /// The one secret the admin function may read: Secrets Manager ends a secret's ARN with 6
 /// random characters.
 const JWT_SECRET_PATTERN: &str =
@@ -109,9 +107,16 @@ impl MarkedEventReceiver for TagKeepingLoader {
     }
 }
 
+/// A file of the repository, read as it is now (a generator may just have rewritten it).
+pub(crate) fn repository_file(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// `template.yaml`, with the tags of CloudFormation's short forms kept in its scalars.
 pub(crate) fn template() -> Yaml {
+    let text = std::fs::read_to_string(repository_file("template.yaml")).unwrap();
     let mut loader = TagKeepingLoader::default();
-    Parser::new_from_str(TEMPLATE).load(&mut loader, false).unwrap();
+    Parser::new_from_str(&text).load(&mut loader, false).unwrap();
     loader.0.documents().first().cloned().expect("template.yaml holds one document")
 }
 
