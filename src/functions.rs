@@ -18,6 +18,13 @@ impl Function {
         }
     }
 
+    /// The route an endpoint serves; none for a function that is not an HTTP endpoint.
+    pub fn route(&self) -> Option<&'static Route> {
+        match self {
+            Function::Endpoint(route) => Some(route),
+        }
+    }
+
     /// What kind of function it is, as `template.per-function.yaml` names its sections.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -32,6 +32,10 @@ async fn main() -> Result<(), Error> {
     let api = LocalApi::new(OrgApi::new(&client, org_tables), AdminApi::new(&client, admin_tables, jwt), metrics);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!("local-api listening on http://127.0.0.1:{port}");
+    // From the route table itself, so the list a person reads is the list served.
+    for route in api.routes() {
+        tracing::info!("serving {} {}", route.method, route.path);
+    }
     Arc::new(api)
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;

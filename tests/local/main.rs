@@ -5,12 +5,14 @@
 mod support;
 
 mod events;
+mod function_lists;
 mod generated_template;
 mod load;
 mod local_api;
 mod log_secrets;
 mod observability;
 mod process;
+mod readme_examples;
 mod sam_env;
 mod template_policies;
 mod template_routes;

@@ -13,34 +13,34 @@ use yaml_rust2::{Yaml, YamlLoader};
 const JWT_SECRET_PATTERN: &str =
     "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${JwtSecretName}-??????";
 
+/// An org API change (add or remove): the key, re-checked in the transaction; the caller with
+/// the catalog entries of its right; the target's update; the audit and idempotency records.
+const ORG_CHANGE: &[(&str, &str)] = &[
+    ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
+    ("dynamodb:ConditionCheckItem", "!GetAtt TokensTable.Arn"),
+    ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
+    ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
+    ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
+    ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
+    ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+    ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
+];
+
+/// An admin API change (add or remove): the caller's role, re-checked in the transaction; the
+/// target's update; the audit and idempotency records; the JWT key.
+const ADMIN_CHANGE: &[(&str, &str)] = &[
+    ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
+    ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
+    ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
+    ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
+    ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
+    ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
+];
+
 /// Every function of the template, with every (action, resource) its policies allow.
 const EXPECTED: &[(&str, &[(&str, &str)])] = &[
-    (
-        "OrgUserPermissionsFunction",
-        &[
-            ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
-            ("dynamodb:ConditionCheckItem", "!GetAtt TokensTable.Arn"),
-            ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
-            ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
-            ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
-        ],
-    ),
-    (
-        "OrgUserPermissionsRemoveFunction",
-        &[
-            ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
-            ("dynamodb:ConditionCheckItem", "!GetAtt TokensTable.Arn"),
-            ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
-            ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
-            ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
-        ],
-    ),
+    ("OrgUserPermissionsFunction", ORG_CHANGE),
+    ("OrgUserPermissionsRemoveFunction", ORG_CHANGE),
     (
         "OrgUserPermissionsListFunction",
         &[
@@ -49,28 +49,8 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
         ],
     ),
-    (
-        "UserAddPermissionsFunction",
-        &[
-            ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
-            ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
-            ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
-        ],
-    ),
-    (
-        "UserRemovePermissionsFunction",
-        &[
-            ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:ConditionCheckItem", "!GetAtt UsersTable.Arn"),
-            ("dynamodb:PutItem", "!GetAtt AuditTable.Arn"),
-            ("dynamodb:PutItem", "!GetAtt IdempotencyTable.Arn"),
-            ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
-        ],
-    ),
+    ("UserAddPermissionsFunction", ADMIN_CHANGE),
+    ("UserRemovePermissionsFunction", ADMIN_CHANGE),
     (
         "UserListPermissionsFunction",
         &[
