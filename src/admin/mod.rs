@@ -6,6 +6,7 @@
 //! - [`remove`]: `PUT /user/remove-permissions`.
 //! - [`list`]: `GET /user/permissions?userId=`.
 //! - [`history`]: `GET /user/permission-history?userId=[&limit][&cursor]`.
+//! - [`check`]: `POST /user/check-permissions`: may a user do X now.
 //!
 //! Checks run in the contract's order: route, body size (413), JWT (401), request form (400),
 //! the caller's admin role (403), then the conditional write (404 when the target is missing).
@@ -18,6 +19,7 @@
 pub mod add;
 pub mod auth;
 mod change;
+pub mod check;
 mod cursor;
 pub mod errors;
 pub mod history;
@@ -30,6 +32,7 @@ pub mod request;
 use aws_sdk_dynamodb::Client;
 
 pub use self::add::Add;
+pub use self::check::Check;
 pub use self::history::History;
 pub use self::list::List;
 pub use self::remove::Remove;

@@ -1,10 +1,11 @@
-//! The admin API's write request, shared by add and remove:
-//! `{"payload": {"userId": "<ObjectId>", "permissions": ["compass.<module>[.<action>|.*]", ...]}}`.
+//! The admin API's request bodies, `{"payload": {...}}`:
+//! - a change (add, remove): `{"userId": "<ObjectId>", "permissions": ["compass.<module>[.<action>|.*]", ...]}`;
+//! - a check: the same, with `userId` optional (absent: the caller itself).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::errors::AdminError;
-use crate::domain::{CompassPermission, MAX_NAME_CHARS, ObjectId, PermissionSet};
+use crate::domain::{CompassPermission, MAX_NAME_CHARS, ObjectId, PermissionSet, RequestedPermissions};
 use crate::frame::body::ContentType;
 
 /// Items accepted in `payload.permissions`, counted as sent (before deduplication).
@@ -16,7 +17,58 @@ pub struct AdminChangeRequest {
     pub permissions: PermissionSet,
 }
 
+/// A check: whose permissions (`None`: the caller's own), and which, in the order asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminCheckRequest {
+    pub user_id: Option<ObjectId>,
+    pub permissions: RequestedPermissions,
+}
+
 pub fn parse(content_type: &ContentType, body: &[u8]) -> Result<AdminChangeRequest, AdminError> {
+    let payload = payload(content_type, body)?;
+    let mut problems = Vec::new();
+    let user_id = match payload.get("userId") {
+        None => {
+            problems.push("payload.userId is required.".to_owned());
+            None
+        }
+        Some(value) => user_id(value, &mut problems),
+    };
+    let permissions = permissions(payload.get("permissions"), &mut problems).and_then(|items| {
+        PermissionSet::new(items).or_else(|| {
+            problems.push(too_many_or_none());
+            None
+        })
+    });
+    match (user_id, permissions) {
+        (Some(user_id), Some(permissions)) if problems.is_empty() => Ok(AdminChangeRequest { user_id, permissions }),
+        _ => Err(AdminError::Validation(problems.join(" "))),
+    }
+}
+
+/// A check's body. A `userId` that is present must be an ObjectId: `""` or `null` is a 400, not
+/// the caller.
+pub fn parse_check(content_type: &ContentType, body: &[u8]) -> Result<AdminCheckRequest, AdminError> {
+    let payload = payload(content_type, body)?;
+    let mut problems = Vec::new();
+    let user_id = payload.get("userId").map(|value| user_id(value, &mut problems));
+    let permissions = permissions(payload.get("permissions"), &mut problems).and_then(|items| {
+        RequestedPermissions::new(items).or_else(|| {
+            problems.push(too_many_or_none());
+            None
+        })
+    });
+    match (user_id, permissions) {
+        (None, Some(permissions)) if problems.is_empty() => Ok(AdminCheckRequest { user_id: None, permissions }),
+        (Some(Some(user_id)), Some(permissions)) if problems.is_empty() => {
+            Ok(AdminCheckRequest { user_id: Some(user_id), permissions })
+        }
+        _ => Err(AdminError::Validation(problems.join(" "))),
+    }
+}
+
+/// The `payload` object of a JSON body.
+fn payload(content_type: &ContentType, body: &[u8]) -> Result<Map<String, Value>, AdminError> {
     let invalid = |message: &str| AdminError::Validation(message.to_owned());
     if *content_type != ContentType::Json {
         return Err(invalid("Content-Type must be application/json."));
@@ -26,52 +78,45 @@ pub fn parse(content_type: &ContentType, body: &[u8]) -> Result<AdminChangeReque
     }
     let data: Value = serde_json::from_slice(body)
         .map_err(|error| AdminError::Validation(format!("Request body is not valid JSON: {error}.")))?;
-    let Some(payload) = data.as_object().and_then(|fields| fields.get("payload")) else {
-        return Err(invalid("payload is required."));
-    };
-    let Some(payload) = payload.as_object() else {
-        return Err(invalid("payload must be an object."));
-    };
-
-    let mut problems = Vec::new();
-    let user_id = match payload.get("userId") {
-        None => {
-            problems.push("payload.userId is required.".to_owned());
-            None
-        }
-        Some(value) => {
-            let id = value.as_str().and_then(ObjectId::parse);
-            if id.is_none() {
-                problems.push("payload.userId must be a MongoDB ObjectId (24 hexadecimal characters).".to_owned());
-            }
-            id
-        }
-    };
-    let permissions = match permissions(payload.get("permissions")) {
-        Ok(permissions) => Some(permissions),
-        Err(mut messages) => {
-            problems.append(&mut messages);
-            None
-        }
-    };
-    match (user_id, permissions) {
-        (Some(user_id), Some(permissions)) if problems.is_empty() => Ok(AdminChangeRequest { user_id, permissions }),
-        _ => Err(AdminError::Validation(problems.join(" "))),
+    let Value::Object(mut fields) = data else { return Err(invalid("payload is required.")) };
+    match fields.remove("payload") {
+        None => Err(invalid("payload is required.")),
+        Some(Value::Object(payload)) => Ok(payload),
+        Some(_) => Err(invalid("payload must be an object.")),
     }
 }
 
-fn permissions(value: Option<&Value>) -> Result<PermissionSet, Vec<String>> {
-    let too_many_or_none = || vec![format!("payload.permissions must hold 1 to {MAX_PERMISSIONS} items.")];
+fn user_id(value: &Value, problems: &mut Vec<String>) -> Option<ObjectId> {
+    let id = value.as_str().and_then(ObjectId::parse);
+    if id.is_none() {
+        problems.push("payload.userId must be a MongoDB ObjectId (24 hexadecimal characters).".to_owned());
+    }
+    id
+}
+
+fn too_many_or_none() -> String {
+    format!("payload.permissions must hold 1 to {MAX_PERMISSIONS} items.")
+}
+
+/// The items of `payload.permissions`, each in the grammar, as sent; every problem is named.
+fn permissions(value: Option<&Value>, problems: &mut Vec<String>) -> Option<Vec<CompassPermission>> {
     let items = match value {
-        None => return Err(vec!["payload.permissions is required.".to_owned()]),
+        None => {
+            problems.push("payload.permissions is required.".to_owned());
+            return None;
+        }
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(vec!["payload.permissions must be an array of strings.".to_owned()]),
+        Some(_) => {
+            problems.push("payload.permissions must be an array of strings.".to_owned());
+            return None;
+        }
     };
     if items.is_empty() || items.len() > MAX_PERMISSIONS {
-        return Err(too_many_or_none());
+        problems.push(too_many_or_none());
+        return None;
     }
+    let before = problems.len();
     let mut permissions = Vec::with_capacity(items.len());
-    let mut problems = Vec::new();
     for (index, item) in items.iter().enumerate() {
         match item.as_str().and_then(CompassPermission::parse) {
             Some(permission) => permissions.push(permission),
@@ -81,10 +126,7 @@ fn permissions(value: Option<&Value>) -> Result<PermissionSet, Vec<String>> {
             )),
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    PermissionSet::new(permissions).ok_or_else(too_many_or_none)
+    (problems.len() == before).then_some(permissions)
 }
 
 #[cfg(test)]
@@ -104,6 +146,32 @@ mod tests {
         let request = parse(&ContentType::Json, body).unwrap();
         assert_eq!(request.user_id.as_str(), "68bb46bb4db8c853599f1ebb");
         assert_eq!(request.permissions.as_slice(), ["compass.a.*", "compass.b"]);
+    }
+
+    #[test]
+    fn a_check_names_its_user_or_none_and_keeps_the_order_asked() {
+        let body = br#"{"payload": {"permissions": ["compass.b", "compass.a.*", "compass.b"]}}"#;
+        let check = parse_check(&ContentType::Json, body).unwrap();
+        assert_eq!(check.user_id, None);
+        let asked: Vec<&str> = check.permissions.iter().map(CompassPermission::as_str).collect();
+        assert_eq!(asked, ["compass.b", "compass.a.*"]);
+        let body = br#"{"payload": {"userId": "68BB46BB4DB8C853599F1EBB", "permissions": ["compass.a"]}, "x": 1}"#;
+        assert_eq!(
+            parse_check(&ContentType::Json, body).unwrap().user_id.unwrap().as_str(),
+            "68bb46bb4db8c853599f1ebb"
+        );
+        for user_id in [r#""""#, "null", "5", r#""68bb46bb4db8c853599f1eb""#] {
+            let body = format!(r#"{{"payload": {{"userId": {user_id}, "permissions": ["compass.a"]}}}}"#);
+            let text = message(parse_check(&ContentType::Json, body.as_bytes()).map(|_| unreachable_change()));
+            assert!(text.starts_with("payload.userId must be"), "{user_id}: {text}");
+        }
+        let text = message(parse_check(&ContentType::Json, br#"{"payload": {}}"#).map(|_| unreachable_change()));
+        assert_eq!(text, "payload.permissions is required.");
+    }
+
+    /// A check that parsed where a refusal was expected.
+    fn unreachable_change() -> AdminChangeRequest {
+        panic!("expected a validation error")
     }
 
     #[test]

@@ -38,9 +38,12 @@ pub const ADMIN_LIST: Route = Route { binary: "user-list-permissions", method: M
 pub const ADMIN_HISTORY: Route =
     Route { binary: "user-permission-history", method: Method::GET, path: "/user/permission-history" };
 
+pub const ADMIN_CHECK: Route =
+    Route { binary: "user-check-permissions", method: Method::POST, path: "/user/check-permissions" };
+
 /// Every route the service serves.
-pub const ROUTES: [&Route; 7] =
-    [&ORG_ADD, &ORG_REMOVE, &ORG_LIST, &ADMIN_ADD, &ADMIN_REMOVE, &ADMIN_LIST, &ADMIN_HISTORY];
+pub const ROUTES: [&Route; 8] =
+    [&ORG_ADD, &ORG_REMOVE, &ORG_LIST, &ADMIN_ADD, &ADMIN_REMOVE, &ADMIN_LIST, &ADMIN_HISTORY, &ADMIN_CHECK];
 
 /// A request matched to its route: the path parameter's value, as sent, when the route has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +153,8 @@ mod tests {
         assert_eq!(routed(Method::PATCH, "/organizations/users/permissions/a/b"), None);
         assert_eq!(routed(Method::PUT, "/x/user/add-permissions"), None);
         assert_eq!(routed(Method::POST, "/user/add-permissions"), None);
+        assert_eq!(routed(Method::POST, "/user/check-permissions/").as_deref(), Some("user-check-permissions:"));
+        assert_eq!(routed(Method::GET, "/user/check-permissions"), None);
     }
 
     #[test]

@@ -40,7 +40,8 @@ impl LocalApi {
             Box::new(Frame::new(admin::Add(admin.clone())).with_metrics(metrics.clone())),
             Box::new(Frame::new(admin::Remove(admin.clone())).with_metrics(metrics.clone())),
             Box::new(Frame::new(admin::List(admin.clone())).with_metrics(metrics.clone())),
-            Box::new(Frame::new(admin::History(admin)).with_metrics(metrics)),
+            Box::new(Frame::new(admin::History(admin.clone())).with_metrics(metrics.clone())),
+            Box::new(Frame::new(admin::Check(admin)).with_metrics(metrics)),
         ];
         Self { endpoints }
     }

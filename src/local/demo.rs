@@ -142,6 +142,13 @@ curl -i "{base_url}/user/permissions?userId={ADMIN_TARGET}" \
 
 curl -i "{base_url}/user/permission-history?userId={ADMIN_TARGET}&limit=2" \
      -H 'Authorization: Bearer {admin_jwt}'
+
+May the user do these now? (compass.users.* implies every action of users):
+
+curl -i -X POST "{base_url}/user/check-permissions" \
+     -H 'Authorization: Bearer {admin_jwt}' \
+     -H 'Content-Type: application/json' \
+     -d '{{"payload": {{"userId": "{ADMIN_TARGET}", "permissions": ["compass.users.invite", "compass.dashboard.overview"]}}}}'
 "#
     )
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use permissions_service::frame::routes::ROUTES;
+use permissions_service::functions;
 use permissions_service::local::demo;
 use serde_json::{Value, json};
 
@@ -20,6 +20,7 @@ const ADMIN_REMOVE_DIR: &str = "user-remove-permissions";
 const ORG_LIST_DIR: &str = "org-user-permissions-list";
 const ADMIN_LIST_DIR: &str = "user-list-permissions";
 const ADMIN_HISTORY_DIR: &str = "user-permission-history";
+const ADMIN_CHECK_DIR: &str = "user-check-permissions";
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
@@ -51,6 +52,10 @@ fn admin(caller: &str, body: &Value) -> Event {
     Event::admin().bearer(&demo::jwt_for(caller)).header("content-type", "application/json").body(&body.to_string())
 }
 
+fn check(caller: &str, body: &Value) -> Event {
+    Event::admin_check().bearer(&demo::jwt_for(caller)).json(body)
+}
+
 fn hs256(claims: &Value) -> String {
     use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
     encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(demo::JWT_SECRET.as_bytes())).unwrap()
@@ -70,6 +75,7 @@ fn samples() -> Vec<(&'static str, &'static str, Value)> {
         URL_SAFE_NO_PAD.encode(json!({ "sub": demo::ADMIN, "exp": demo::JWT_EXPIRES_AT }).to_string())
     );
     let admin_target = format!("userId={}", demo::ADMIN_TARGET);
+    let seed_check = admin_body(demo::ADMIN_TARGET, &["compass.users.list", "compass.dashboard.overview"]);
     let expired = hs256(&json!({ "sub": demo::ADMIN, "exp": 1_700_000_000 }));
     let samples: Vec<(&str, &str, Event, bool)> = vec![
         (
@@ -302,6 +308,34 @@ fn samples() -> Vec<(&'static str, &'static str, Value)> {
             admin_read(Event::admin_history("userId=000000000000000000000000"), demo::ADMIN),
             false,
         ),
+        (ADMIN_CHECK_DIR, "200-admin-checks-seed-target", check(demo::ADMIN, &seed_check), false),
+        (ADMIN_CHECK_DIR, "200-rest-api-v1", check(demo::ADMIN, &seed_check), true),
+        (
+            ADMIN_CHECK_DIR,
+            "200-user-checks-itself",
+            check(demo::NON_ADMIN, &json!({ "payload": { "permissions": ["compass.dashboard.overview"] } })),
+            false,
+        ),
+        (
+            ADMIN_CHECK_DIR,
+            "400-invalid-permission",
+            check(demo::ADMIN, &json!({ "payload": { "permissions": ["compass.Dashboard"] } })),
+            false,
+        ),
+        (ADMIN_CHECK_DIR, "401-missing-token", Event::admin_check().json(&seed_check), false),
+        (ADMIN_CHECK_DIR, "403-non-admin-checks-another-user", check(demo::NON_ADMIN, &seed_check), false),
+        (
+            ADMIN_CHECK_DIR,
+            "404-missing-user",
+            check(demo::ADMIN, &admin_body("000000000000000000000000", &["compass.users.list"])),
+            false,
+        ),
+        (
+            ADMIN_CHECK_DIR,
+            "413-body-too-large",
+            Event::admin_check().bearer(&demo::jwt_for(demo::ADMIN)).body(&huge),
+            false,
+        ),
     ];
     samples
         .into_iter()
@@ -329,7 +363,7 @@ fn the_sample_events_match_the_demo_data() {
         let actual = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(actual == expected, "{} is stale: run scripts/generate", path.display());
     }
-    for dir in ROUTES.map(|route| route.binary) {
+    for dir in functions::all().map(|function| function.binary()) {
         let on_disk = std::fs::read_dir(events_dir().join(dir)).unwrap().count();
         let declared = samples().iter().filter(|(d, _, _)| *d == dir).count();
         assert_eq!(on_disk, declared, "events/{dir} holds files no test declares");

@@ -68,6 +68,14 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
             ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
         ],
     ),
+    (
+        "UserCheckPermissionsFunction",
+        &[
+            ("dynamodb:GetItem", "!GetAtt UsersTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
+            ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
+        ],
+    ),
 ];
 
 /// yaml-rust2's loader drops the tags of CloudFormation's short forms (`!GetAtt X.Arn` would

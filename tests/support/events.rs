@@ -7,7 +7,7 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::{Context, Request, RequestExt};
 use permissions_service::frame::Route;
 use permissions_service::frame::routes::{
-    ADMIN_ADD, ADMIN_HISTORY, ADMIN_LIST, ADMIN_REMOVE, ORG_ADD, ORG_LIST, ORG_REMOVE,
+    ADMIN_ADD, ADMIN_CHECK, ADMIN_HISTORY, ADMIN_LIST, ADMIN_REMOVE, ORG_ADD, ORG_LIST, ORG_REMOVE,
 };
 use permissions_service::lambda_entry::to_request;
 use serde_json::{Value, json};
@@ -89,6 +89,11 @@ impl Event {
     /// The admin API's history route, with its raw query string.
     pub fn admin_history(query: &str) -> Self {
         Self::route(&ADMIN_HISTORY, None).query(query)
+    }
+
+    /// The admin API's check route.
+    pub fn admin_check() -> Self {
+        Self::route(&ADMIN_CHECK, None)
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {

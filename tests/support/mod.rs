@@ -28,3 +28,4 @@ pub type AdminRemove = permissions_service::admin::Remove;
 pub type OrgList = permissions_service::org::List;
 pub type AdminList = permissions_service::admin::List;
 pub type AdminHistory = permissions_service::admin::History;
+pub type AdminCheck = permissions_service::admin::Check;

@@ -81,6 +81,12 @@ impl TestEndpoint for admin::History {
     }
 }
 
+impl TestEndpoint for admin::Check {
+    fn over(env: &TestEnv) -> Self {
+        admin::Check(env.admin.clone())
+    }
+}
+
 impl TestEnv {
     pub async fn new() -> Self {
         Self::with_jwt(JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap()).await
@@ -132,6 +138,7 @@ impl TestEnv {
             b if b == routes::ADMIN_HISTORY.binary => {
                 answer_event(&self.frame::<admin::History>(), event, context).await
             }
+            b if b == routes::ADMIN_CHECK.binary => answer_event(&self.frame::<admin::Check>(), event, context).await,
             other => panic!("no endpoint is built for {other}: add it to TestEnv::answer_event"),
         }
     }
