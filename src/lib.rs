@@ -3,6 +3,7 @@
 //!
 //! - [`org`]: the org API (`Token` keys, org scope, Django REST Framework error shapes).
 //! - [`admin`]: the admin API (HS256 JWT, `{"error": {...}}` shapes).
+//! - [`authorizer`]: the Lambda authorizer another team's HTTP API asks before each request.
 //!
 //! Each API is a folder whose files are its operations; what they share lives once:
 //! [`frame`] (the route table and the frame every endpoint answers in), [`domain`] (parsed
@@ -14,6 +15,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod authorizer;
 pub mod backoff;
 pub mod config;
 pub mod domain;

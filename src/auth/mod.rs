@@ -35,23 +35,31 @@ pub fn credentials<'a>(headers: &'a HeaderMap, scheme: &str) -> Credentials<'a> 
         // Bytes outside visible ASCII: not a credential of any scheme we could have issued.
         return Credentials::Malformed;
     };
+    match credential_in(value, scheme) {
+        Credentials::Present(_) if values.next().is_some() => Credentials::Malformed,
+        read => read,
+    }
+}
+
+/// The credential of `scheme` in one `Authorization` value, by the rules of [`credentials`]
+/// (for a value that arrives as text, in a Lambda authorizer's event). Characters outside
+/// visible ASCII make it malformed, as they do in a header.
+pub fn credential_in<'a>(value: &'a str, scheme: &str) -> Credentials<'a> {
     let value = value.trim_matches([' ', '\t']);
     let (given_scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !given_scheme.eq_ignore_ascii_case(scheme) {
         return Credentials::Absent;
     }
-    if values.next().is_some() {
-        return Credentials::Malformed;
-    }
     let credential = rest.trim_start_matches(' ');
     let well_formed = !credential.is_empty()
         && credential.len() <= MAX_CREDENTIAL_BYTES
-        && !credential.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+        && credential.bytes().all(|b| b.is_ascii_graphic());
     if well_formed { Credentials::Present(credential) } else { Credentials::Malformed }
 }
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
     use lambda_http::http::HeaderValue;
 
@@ -93,5 +101,13 @@ mod tests {
         assert_eq!(read(&[b"Token a", b"Token b"]), Credentials::Malformed);
         let long = format!("Token {}", "k".repeat(MAX_CREDENTIAL_BYTES + 1));
         assert_eq!(read(&[long.as_bytes()]), Credentials::Malformed);
+    }
+
+    #[test]
+    fn a_text_value_is_read_like_a_header() {
+        assert_eq!(credential_in("bearer abc", "Bearer"), Credentials::Present("abc"));
+        assert_eq!(credential_in("Bearer a,Bearer b", "Bearer"), Credentials::Malformed);
+        assert_eq!(credential_in("Bearer \u{e9}t\u{e9}", "Bearer"), Credentials::Malformed);
+        assert_eq!(credential_in("Basic abc", "Bearer"), Credentials::Absent);
     }
 }

@@ -38,7 +38,13 @@ async fn main() -> Result<(), Error> {
     let definitions = template::parse(&std::fs::read_to_string(&template_path)?)?;
     template::create_tables(&client, &definitions, process_env).await?;
     demo::seed(&client, &tables).await?;
-    let port = optional(&process_env, "PORT").unwrap_or_else(|| "3000".to_owned());
-    println!("{}", demo::guide(&format!("http://127.0.0.1:{port}")));
+    let port: u16 = optional(&process_env, "PORT").and_then(|port| port.parse().ok()).unwrap_or(3000);
+    let base_url = format!("http://127.0.0.1:{port}");
+    println!("{}", demo::guide(&base_url));
+    if optional(&process_env, "ROUTE_PERMISSIONS").is_some() {
+        let protected_port = optional(&process_env, "PROTECTED_PORT").and_then(|port| port.parse().ok());
+        let protected_url = format!("http://127.0.0.1:{}", protected_port.unwrap_or(port + 1));
+        println!("{}", demo::protected_guide(&base_url, &protected_url));
+    }
     Ok(())
 }

@@ -18,6 +18,11 @@ pub fn budget(request: &Request) -> Duration {
     budget_until(deadline_ms, SystemTime::now())
 }
 
+/// The budget of an invocation whose Lambda deadline is `deadline_ms` (epoch milliseconds).
+pub fn budget_for_deadline(deadline_ms: u64) -> Duration {
+    budget_until(deadline_ms, SystemTime::now())
+}
+
 /// A deadline before this (2001-09-09, in epoch milliseconds) is not a time but a duration:
 /// cargo-lambda's emulator sends `Lambda-Runtime-Deadline-Ms: 600000`. Read as a time it would
 /// be long past, and every invocation would get only the minimum budget.

@@ -9,8 +9,10 @@
 //! with no step that can panic, repairing what the `http` crate refuses.
 //!
 //! A binary is `lambda_entry::run(Endpoint::from(Api::from_env().await?))`: this wraps the
-//! endpoint in its [`Frame`], with EMF metrics.
+//! endpoint in its [`Frame`], with EMF metrics. The authorizer, which answers authorizer events
+//! rather than HTTP requests, has its own entry beside this one: [`authorizer`].
 
+pub mod authorizer;
 mod event;
 mod reply;
 mod uri;

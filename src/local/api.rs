@@ -57,22 +57,11 @@ impl LocalApi {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        tokio::pin!(shutdown);
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = listener.accept() => accepted?,
-                () = &mut shutdown => return Ok(()),
-            };
+        serve_http(listener, shutdown, move |request| {
             let api = self.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |request| {
-                    let api = api.clone();
-                    async move { Ok::<_, Infallible>(api.answer(request).await) }
-                });
-                // A client that hangs up mid-request is its own business, not a server error.
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-            });
-        }
+            async move { api.answer(request).await }
+        })
+        .await
     }
 
     async fn answer(&self, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
@@ -90,6 +79,35 @@ impl LocalApi {
             }
         };
         to_hyper_response(response, &request_id)
+    }
+}
+
+/// Serves HTTP/1.1 on `listener` with `answer` until `shutdown` completes; connections are
+/// handled concurrently.
+pub async fn serve_http<F, Answered>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    answer: F,
+) -> std::io::Result<()>
+where
+    F: Fn(hyper::Request<Incoming>) -> Answered + Clone + Send + Sync + 'static,
+    Answered: Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let answer = answer.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let answered = answer(request);
+                async move { Ok::<_, Infallible>(answered.await) }
+            });
+            // A client that hangs up mid-request is its own business, not a server error.
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
     }
 }
 

@@ -49,6 +49,11 @@ pub const NON_ADMIN: &str = "64f1a2b3c4d5e6f708192a3c";
 /// The API doc's example target.
 pub const ADMIN_TARGET: &str = "68bb46bb4db8c853599f1ebb";
 
+/// The Lambda authorizer's route map for the example's protected API (examples/protected-api):
+/// local.env, events/sam-env.json and the example's route-permissions.json say the same (a test
+/// holds them to it).
+pub const ROUTE_PERMISSIONS: &str = r#"{"GET /dashboard/overview": "compass.dashboard.overview", "POST /users/invitations": ["compass.users.invite", "compass.users.list"]}"#;
+
 /// A LOCAL-ONLY DEMO JWT for `sub`, signed with [`JWT_SECRET`].
 pub fn jwt_for(sub: &str) -> String {
     let claims = json!({ "sub": sub, "exp": JWT_EXPIRES_AT });
@@ -149,6 +154,41 @@ curl -i -X POST "{base_url}/user/check-permissions" \
      -H 'Authorization: Bearer {admin_jwt}' \
      -H 'Content-Type: application/json' \
      -d '{{"payload": {{"userId": "{ADMIN_TARGET}", "permissions": ["compass.users.invite", "compass.dashboard.overview"]}}}}'
+"#
+    )
+}
+
+/// The guide to the example's protected API at `protected_url` (local-api's second port): a
+/// grant and a revoke through the service at `base_url`, each counting on the very next request.
+pub fn protected_guide(base_url: &str, protected_url: &str) -> String {
+    let (admin_jwt, user_jwt) = (jwt_for(ADMIN), jwt_for(ADMIN_TARGET));
+    format!(
+        r#"The example's protected API (examples/protected-api) is on {protected_url}, behind the
+Lambda authorizer: a request passes only if its user holds, at that moment, what its route needs
+({ROUTE_PERMISSIONS}).
+User {ADMIN_TARGET} holds compass.users.*; its LOCAL-ONLY DEMO JWT:
+                  {user_jwt}
+
+curl -i -X POST "{protected_url}/users/invitations" -H 'Authorization: Bearer {user_jwt}'
+
+curl -i "{protected_url}/dashboard/overview" -H 'Authorization: Bearer {user_jwt}'
+
+The first passes (compass.users.* implies both permissions it needs), the second is a 403. Grant,
+and the very next request passes; revoke, and the very next one is a 403 again:
+
+curl -i -X PUT "{base_url}/user/add-permissions" \
+     -H 'Authorization: Bearer {admin_jwt}' \
+     -H 'Content-Type: application/json' \
+     -d '{{"payload": {{"userId": "{ADMIN_TARGET}", "permissions": ["compass.dashboard.*"]}}}}'
+
+curl -i "{protected_url}/dashboard/overview" -H 'Authorization: Bearer {user_jwt}'
+
+curl -i -X PUT "{base_url}/user/remove-permissions" \
+     -H 'Authorization: Bearer {admin_jwt}' \
+     -H 'Content-Type: application/json' \
+     -d '{{"payload": {{"userId": "{ADMIN_TARGET}", "permissions": ["compass.dashboard.*"]}}}}'
+
+curl -i "{protected_url}/dashboard/overview" -H 'Authorization: Bearer {user_jwt}'
 "#
     )
 }

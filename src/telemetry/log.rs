@@ -148,6 +148,61 @@ pub fn completed(request: &Completed<'_>) {
     }
 }
 
+/// An authorizer's decision once answered: what its log line and its metrics line say.
+#[derive(Debug)]
+pub struct Decided<'a> {
+    pub endpoint: &'static str,
+    pub request_id: &'a str,
+    pub trace_id: Option<&'a str>,
+    /// The route key as the event named it (shortened for the log), if it named one.
+    pub route_key: Option<&'a str>,
+    /// The user, once its token verified.
+    pub user: Option<&'a str>,
+    /// `Some(true)` allowed, `Some(false)` denied, `None` a backend failure (an invocation error).
+    pub allowed: Option<bool>,
+    pub outcome: &'static str,
+    pub latency: Duration,
+    pub dynamodb: Duration,
+}
+
+/// Longest route key a log line repeats: an event's is API Gateway's, but a hand-made one may
+/// be anything.
+const ROUTE_KEY_LOG_CHARS: usize = 256;
+
+/// The decision's one line: never the token, only who it named once verified.
+pub fn decided(decision: &Decided<'_>) {
+    let Decided { endpoint, request_id, outcome, .. } = *decision;
+    let trace_id = decision.trace_id.unwrap_or("-");
+    let route_key: String = decision.route_key.unwrap_or("-").chars().take(ROUTE_KEY_LOG_CHARS).collect();
+    let user = decision.user.unwrap_or("-");
+    let (latency_us, dynamodb_us) = (micros(decision.latency), micros(decision.dynamodb));
+    match decision.allowed {
+        Some(allowed) => tracing::info!(
+            request_id,
+            trace_id,
+            endpoint,
+            route_key,
+            user,
+            allowed,
+            outcome,
+            latency_us,
+            dynamodb_us,
+            "authorizer decision"
+        ),
+        None => tracing::error!(
+            request_id,
+            trace_id,
+            endpoint,
+            route_key,
+            user,
+            outcome,
+            latency_us,
+            dynamodb_us,
+            "authorizer failed"
+        ),
+    }
+}
+
 /// A backend failure, with its detail, tied to the request by its id.
 pub fn backend_failure(endpoint: &'static str, request_id: &str, error: &StoreError) {
     tracing::error!(request_id, endpoint, error = %error, "backend failure");

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 pub use super::log::Activity;
-use super::log::Completed;
+use super::log::{Completed, Decided};
 use crate::config::optional;
 
 /// The namespace when `METRICS_NAMESPACE` is unset.
@@ -58,6 +58,84 @@ impl Metrics {
         let line = emf_line(namespace, request, cold_start, SystemTime::now());
         // A closed stdout must not fail the request: the metric is lost, the answer is not.
         let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+}
+
+/// The metrics an authorizer's decision line declares, in its order.
+pub const DECISION_METRICS: [(&str, &str); 6] = [
+    ("Allowed", "Count"),
+    ("Denied", "Count"),
+    ("AuthorizerErrors", "Count"),
+    ("Latency", "Milliseconds"),
+    ("DynamoDBLatency", "Milliseconds"),
+    ("ColdStart", "Count"),
+];
+
+impl Metrics {
+    /// One EMF line for an authorizer's decision, under the same `Endpoint` dimension as the
+    /// endpoints' lines (its binary), so one dashboard and one latency alarm serve all.
+    pub fn record_decision(&self, decision: &Decided<'_>) {
+        let Metrics::Emf { namespace } = self else { return };
+        let cold_start = !SERVED_BEFORE.swap(true, Ordering::Relaxed);
+        let line = decision_line(namespace, decision, cold_start, SystemTime::now());
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+}
+
+#[derive(Serialize)]
+struct DecisionLine<'a> {
+    #[serde(rename = "_aws")]
+    aws: Metadata<'a>,
+    #[serde(rename = "Endpoint")]
+    endpoint: &'static str,
+    #[serde(rename = "Allowed")]
+    allowed: u8,
+    #[serde(rename = "Denied")]
+    denied: u8,
+    #[serde(rename = "AuthorizerErrors")]
+    errors: u8,
+    #[serde(rename = "Latency")]
+    latency: f64,
+    #[serde(rename = "DynamoDBLatency")]
+    dynamodb_latency: f64,
+    #[serde(rename = "ColdStart")]
+    cold_start: u8,
+    request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'a str>,
+    outcome: &'static str,
+}
+
+/// The EMF line for one authorizer decision.
+pub fn decision_line(namespace: &str, decision: &Decided<'_>, cold_start: bool, now: SystemTime) -> String {
+    let line = DecisionLine {
+        aws: metadata(namespace, DECISION_METRICS.to_vec(), now),
+        endpoint: decision.endpoint,
+        allowed: u8::from(decision.allowed == Some(true)),
+        denied: u8::from(decision.allowed == Some(false)),
+        errors: u8::from(decision.allowed.is_none()),
+        latency: millis(decision.latency),
+        dynamodb_latency: millis(decision.dynamodb),
+        cold_start: u8::from(cold_start),
+        request_id: decision.request_id,
+        trace_id: decision.trace_id,
+        outcome: decision.outcome,
+    };
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn metadata<'a>(namespace: &'a str, metrics: Vec<(&'static str, &'static str)>, now: SystemTime) -> Metadata<'a> {
+    Metadata {
+        timestamp: now.duration_since(UNIX_EPOCH).map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(0)),
+        cloudwatch_metrics: [Directive {
+            namespace,
+            dimensions: [["Endpoint"]],
+            metrics: metrics.into_iter().map(|(name, unit)| Metric { name, unit }).collect(),
+        }],
     }
 }
 
@@ -131,16 +209,8 @@ struct Metric {
 
 /// The EMF line for one request.
 pub fn emf_line(namespace: &str, request: &Completed<'_>, cold_start: bool, now: SystemTime) -> String {
-    let millis = |duration: Duration| duration.as_secs_f64() * 1000.0;
     let line = EmfLine {
-        aws: Metadata {
-            timestamp: now.duration_since(UNIX_EPOCH).map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(0)),
-            cloudwatch_metrics: [Directive {
-                namespace,
-                dimensions: [["Endpoint"]],
-                metrics: declared(request.activity).into_iter().map(|(name, unit)| Metric { name, unit }).collect(),
-            }],
-        },
+        aws: metadata(namespace, declared(request.activity), now),
         endpoint: request.endpoint,
         requests: 1,
         changes: Counters(request.activity.counters().map(|names| {
@@ -166,7 +236,7 @@ mod tests {
 
     use super::*;
     use crate::store::change::Action;
-    use crate::telemetry::log::ChangeSummary;
+    use crate::telemetry::log::{ChangeSummary, Decided};
 
     fn parsed(status: u16, changed: Option<bool>, cold_start: bool) -> Value {
         let grant = changed.map(|changed| ChangeSummary {
@@ -214,6 +284,36 @@ mod tests {
         );
         assert_eq!(line["request_id"], "req-1");
         assert_eq!(line["trace_id"], "1-5759e988-bd862e3fe1be46a994272793");
+    }
+
+    #[test]
+    fn a_decision_line_is_valid_emf_counting_its_verdict_once() {
+        let decision = |allowed: Option<bool>| {
+            let decided = Decided {
+                endpoint: "permissions-authorizer",
+                request_id: "req-2",
+                trace_id: None,
+                route_key: Some("GET /x"),
+                user: None,
+                allowed,
+                outcome: "any",
+                latency: Duration::from_micros(1_500),
+                dynamodb: Duration::from_micros(1_000),
+            };
+            let line: Value = serde_json::from_str(&decision_line("Ns", &decided, false, UNIX_EPOCH)).unwrap();
+            let declared = line["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().clone();
+            for metric in &declared {
+                let name = metric["Name"].as_str().unwrap();
+                assert!(line[name].is_number(), "{name} is declared but not set");
+            }
+            assert_eq!(declared.len(), DECISION_METRICS.len());
+            assert_eq!(line["Endpoint"], "permissions-authorizer");
+            assert_eq!(line["Latency"], 1.5);
+            ["Allowed", "Denied", "AuthorizerErrors"].map(|name| line[name].as_u64().unwrap())
+        };
+        assert_eq!(decision(Some(true)), [1, 0, 0]);
+        assert_eq!(decision(Some(false)), [0, 1, 0]);
+        assert_eq!(decision(None), [0, 0, 1]);
     }
 
     #[test]

@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::functions;
+use permissions_service::lambda_entry::authorizer;
 use permissions_service::local::demo;
+use permissions_service::local::gateway::{Gate, GatewayRequest, ProtectedApi};
+use permissions_service::telemetry::metrics::Metrics;
 use serde_json::{Value, json};
 
 use crate::support::{Event, TestEnv};
@@ -21,6 +25,7 @@ const ORG_LIST_DIR: &str = "org-user-permissions-list";
 const ADMIN_LIST_DIR: &str = "user-list-permissions";
 const ADMIN_HISTORY_DIR: &str = "user-permission-history";
 const ADMIN_CHECK_DIR: &str = "user-check-permissions";
+const AUTHORIZER_DIR: &str = permissions_service::authorizer::BINARY;
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
@@ -59,6 +64,45 @@ fn check(caller: &str, body: &Value) -> Event {
 fn hs256(claims: &Value) -> String {
     use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
     encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(demo::JWT_SECRET.as_bytes())).unwrap()
+}
+
+/// The authorizer event API Gateway sends for `method path` with `authorization` (if any).
+fn authorizer_event(name: &str, method: &str, path: &str, authorization: Option<String>) -> Value {
+    let api = ProtectedApi::new(["GET /dashboard/overview", "POST /users/invitations"]);
+    let route_key = api.route_key(method, path).unwrap_or_else(|| format!("{method} {path}"));
+    let headers: Vec<(String, String)> =
+        authorization.map(|value| ("authorization".to_owned(), value)).into_iter().collect();
+    let request_id = format!("sample-{name}");
+    let request = GatewayRequest {
+        route_key: &route_key,
+        method,
+        raw_path: path,
+        raw_query: "",
+        headers: &headers,
+        request_id: &request_id,
+    };
+    request.authorizer_event()
+}
+
+/// The authorizer's samples: its answer, read by API Gateway, gives the status each name declares.
+fn authorizer_samples() -> Vec<(&'static str, &'static str, Value)> {
+    let bearer = |sub: &str| Some(format!("Bearer {}", demo::jwt_for(sub)));
+    let expired = Some(format!("Bearer {}", hs256(&json!({ "sub": demo::NON_ADMIN, "exp": 1_700_000_000 }))));
+    let cases: [(&str, &str, &str, Option<String>); 7] = [
+        ("200-granted-by-a-wildcard", "POST", "/users/invitations", bearer(demo::ADMIN_TARGET)),
+        ("200-granted-exactly", "GET", "/dashboard/overview", bearer(demo::NON_ADMIN)),
+        ("403-not-granted", "GET", "/dashboard/overview", bearer(demo::ADMIN_TARGET)),
+        ("403-unknown-route", "GET", "/reports", bearer(demo::NON_ADMIN)),
+        ("403-expired-token", "GET", "/dashboard/overview", expired),
+        ("403-unknown-user", "GET", "/dashboard/overview", bearer("000000000000000000000000")),
+        ("403-not-a-bearer-token", "GET", "/dashboard/overview", Some("Basic dXNlcjpwYXNz".to_owned())),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, method, path, authorization)| {
+            (AUTHORIZER_DIR, name, authorizer_event(name, method, path, authorization))
+        })
+        .collect()
 }
 
 /// (folder, file name, event) for every sample.
@@ -343,6 +387,7 @@ fn samples() -> Vec<(&'static str, &'static str, Value)> {
             let event = event.request_id(&format!("sample-{name}"));
             (dir, name, if rest { event.rest_api_json() } else { event.http_api_json() })
         })
+        .chain(authorizer_samples())
         .collect()
 }
 
@@ -378,9 +423,17 @@ async fn every_sample_event_gets_the_status_its_name_declares() {
         let env = TestEnv::with_demo_data().await;
         let mut context = lambda_http::Context::default();
         context.request_id = format!("sample-{name}");
+        let declared: u16 = name[..3].parse().unwrap();
+        if dir == AUTHORIZER_DIR {
+            let jwt = JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap();
+            let authorizer = env.authorizer(demo::ROUTE_PERMISSIONS, jwt);
+            let answer = authorizer::answer(&authorizer, &Metrics::Off, event, context).await;
+            let (status, body) = Gate::of_answer(answer.as_ref()).response("-");
+            assert_eq!(status, declared, "events/{dir}/{name}.json: API Gateway would answer {body}");
+            continue;
+        }
         let reply = env.answer_event(dir, event, context).await;
         let reply = reply.expect("an API Gateway event");
-        let declared: u16 = name[..3].parse().unwrap();
         assert_eq!(reply["statusCode"], declared, "events/{dir}/{name}.json answered {reply}");
     }
 }

@@ -76,6 +76,10 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
             ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN),
         ],
     ),
+    (
+        "PermissionsAuthorizerFunction",
+        &[("dynamodb:GetItem", "!GetAtt UsersTable.Arn"), ("secretsmanager:GetSecretValue", JWT_SECRET_PATTERN)],
+    ),
 ];
 
 /// yaml-rust2's loader drops the tags of CloudFormation's short forms (`!GetAtt X.Arn` would

@@ -1,12 +1,13 @@
 //! The route table and `template.yaml` say the same: every route's binary is a function of the
 //! template, built from that binary, whose one HTTP API event is the route's method and path;
-//! every function is some route's; every route has its binary in `src/bin` and is served by
+//! every function but the authorizer is some route's; every route has its binary in `src/bin` and is served by
 //! local-api.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use permissions_service::frame::routes::ROUTES;
+use permissions_service::functions;
 
 use crate::support::TestEnv;
 use crate::template_policies::{functions, template};
@@ -19,7 +20,12 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
         let binary = function["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap_or_else(|| panic!("{id} names no binary in Metadata.BuildProperties.Binary"));
-        let events = function["Properties"]["Events"].as_hash().unwrap_or_else(|| panic!("{id} has no Events"));
+        let function_kind = functions::by_binary(binary).unwrap_or_else(|| panic!("{id}: {binary} is no function"));
+        let Some(events) = function["Properties"]["Events"].as_hash() else {
+            assert!(function_kind.route().is_none(), "{id} has no Events: which route does it serve?");
+            continue;
+        };
+        assert!(function_kind.route().is_some(), "{id} is no endpoint, yet the template routes to it");
         assert_eq!(events.len(), 1, "{id}: one route per function");
         for (_, event) in events {
             assert_eq!(event["Type"].as_str(), Some("HttpApi"), "{id}");

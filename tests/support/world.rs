@@ -13,6 +13,7 @@ use lambda_http::http::HeaderMap;
 use permissions_service::admin::{self, AdminApi, AdminTables};
 use permissions_service::auth::api_token::token_hash;
 use permissions_service::auth::jwt::JwtVerifier;
+use permissions_service::authorizer::{Authorizer, RoutePermissions};
 use permissions_service::frame::{Endpoint, Frame, routes};
 use permissions_service::lambda_entry::NotApiGateway;
 use permissions_service::org::{self, OrgApi, OrgTables};
@@ -117,6 +118,13 @@ impl TestEnv {
     /// The endpoint `E` in its frame, as its binary runs it (without metrics).
     pub fn frame<E: TestEndpoint>(&self) -> Frame<E> {
         Frame::new(E::over(self))
+    }
+
+    /// The Lambda authorizer over this world's users table, with `route_permissions` (as
+    /// `ROUTE_PERMISSIONS` would hold them) and `jwt`.
+    pub fn authorizer(&self, route_permissions: &str, jwt: JwtVerifier) -> Authorizer {
+        let routes = RoutePermissions::parse(route_permissions).expect("a valid route map");
+        Authorizer::new(&self.client, self.tables.users.clone(), routes, jwt)
     }
 
     /// One invocation of `binary` through the binaries' own entry path: the raw event in, the
