@@ -2,6 +2,7 @@
 //! DynamoDB Local (started once for this test binary, on a free port; every test has its own
 //! tables, so tests run in parallel).
 
+mod admin_changes;
 mod attacks;
 mod backend_faults;
 mod concurrency;
