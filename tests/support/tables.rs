@@ -20,6 +20,19 @@ pub struct TableNames {
 }
 
 impl TableNames {
+    /// Each table named by its suffix alone: for a client stubbed or pointed away from DynamoDB
+    /// Local, where no table is created.
+    pub fn unprefixed() -> Self {
+        let name = |suffix: &str| suffix.to_owned();
+        Self {
+            users: name("users"),
+            tokens: name("tokens"),
+            permissions: name("permissions"),
+            audit: name("audit"),
+            idempotency: name("idempotency"),
+        }
+    }
+
     /// These names with `table` renamed to one that does not exist.
     pub fn without(&self, table: &str) -> Self {
         let missing = |name: &String| if name == table { format!("{name}-missing") } else { name.clone() };
