@@ -13,23 +13,19 @@
 //!
 //! `HOSTILE_CASES=100000 scripts/test hostile_queries` runs a longer campaign.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::HashMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
+use crate::hostile::{self, cases, is_admin_error, is_org_error, mixed_case, percent_encoded, wire_text};
 use crate::raw_events::{Format, invoke, raw_event};
 use crate::support::fixtures::admin::{self, ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
 use crate::support::fixtures::org::{
     self, BARE, EDITOR, EDITOR_KEY, ORGLESS, OUTSIDER, P1, PLAIN, PLAIN_KEY, TARGET, VIEWER, VIEWER_KEY, viewer_world,
 };
 use crate::support::{AdminAdd, AdminHistory, AdminList, AdminRemove, Event, OrgAdd, OrgList, TestEnv, TestResponse};
-
-fn cases() -> u32 {
-    std::env::var("HOSTILE_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(3_000)
-}
 
 /// What one generated request is made of.
 #[derive(Debug, Clone)]
@@ -46,28 +42,6 @@ struct Hostile {
     query: String,
     body: Option<String>,
     rest_api: bool,
-}
-
-/// Text drawn from every character, mostly ASCII.
-fn wire_text(max: usize) -> impl Strategy<Value = String> {
-    let character = prop_oneof![4 => (0u8..0x80).prop_map(char::from), 1 => any::<char>()];
-    prop::collection::vec(character, 0..max).prop_map(|characters| characters.into_iter().collect())
-}
-
-fn mixed_case(text: String) -> impl Strategy<Value = String> {
-    prop::collection::vec(any::<bool>(), text.len()).prop_map(move |upper| {
-        text.chars().zip(upper).map(|(c, up)| if up { c.to_ascii_uppercase() } else { c }).collect()
-    })
-}
-
-/// Every byte outside RFC 3986's unreserved set is percent-encoded; `all` encodes every byte.
-fn percent_encoded(text: &str, all: bool) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' if !all => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
 
 /// A value as it goes on the wire: as is (whatever it holds), encoded where it must be, or
@@ -372,54 +346,12 @@ impl Read {
     }
 }
 
-/// Django REST Framework's shapes: `{"detail": "..."}` or `{"<field>": ["...", ...], ...}`.
-fn is_org_error(body: &Value) -> bool {
-    let Some(fields) = body.as_object() else { return false };
-    if let Some(detail) = fields.get("detail") {
-        return fields.len() == 1 && detail.as_str().is_some_and(|text| !text.is_empty());
-    }
-    !fields.is_empty()
-        && fields.values().all(|messages| {
-            messages.as_array().is_some_and(|messages| {
-                !messages.is_empty() && messages.iter().all(|message| message.as_str().is_some_and(|m| !m.is_empty()))
-            })
-        })
-}
-
-fn is_admin_error(body: &Value) -> bool {
-    let Some(error) = body.as_object().filter(|fields| fields.len() == 1).and_then(|fields| fields.get("error")) else {
-        return false;
-    };
-    error.as_object().is_some_and(|error| error.len() == 2)
-        && error["code"].as_str().is_some_and(|code| !code.is_empty())
-        && error["message"].as_str().is_some_and(|message| !message.is_empty())
-}
-
-/// Drives `cases()` generated requests through `read` and proves the tables did not change and
-/// that the generator reached each of `needed` statuses often.
+/// Drives the generated requests through `read`: each a 200 or a refusal in its own shape, nothing
+/// written, and each of `needed` statuses reached often.
 fn campaign(env: TestEnv, read: Read, known: Known, strategy: impl Strategy<Value = Hostile>, needed: &[u16]) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let before = runtime.block_on(env.snapshot());
-    let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
-    let statuses = std::cell::RefCell::new(BTreeMap::<u16, u32>::new());
-    let mut runner = TestRunner::new(config);
-    let result = runner.run(&strategy, |case| {
-        let response = runtime
-            .block_on(async { tokio::time::timeout(Duration::from_secs(10), read.call(&env, &case)).await })
-            .map_err(|_| TestCaseError::fail(format!("no answer within 10 s: {case:?}")))?;
-        read.check(&response, &known)?;
-        *statuses.borrow_mut().entry(response.status).or_default() += 1;
-        Ok(())
-    });
-    if let Err(failure) = result {
-        panic!("{failure}");
-    }
-    assert_eq!(runtime.block_on(env.snapshot()), before, "a read wrote something");
-    let statuses = statuses.into_inner();
-    for status in needed {
-        assert!(statuses.get(status).is_some_and(|&count| count * 50 > cases()), "too few {status}s: {statuses:?}");
-    }
-    eprintln!("{read:?}: {} generated requests, answers by status: {statuses:?}", cases());
+    let check = |response: &TestResponse| read.check(response, &known);
+    let label = format!("{read:?}");
+    hostile::campaign(&env, &label, cases(3_000), strategy, async |case| read.call(&env, case).await, check, needed);
 }
 
 fn block_on<T>(work: impl Future<Output = T>) -> T {

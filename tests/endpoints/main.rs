@@ -7,6 +7,7 @@ mod attacks;
 mod backend_faults;
 mod concurrency;
 mod conflict_emulator;
+mod hostile;
 mod hostile_input;
 mod hostile_queries;
 mod idempotency;
