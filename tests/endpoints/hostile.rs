@@ -9,7 +9,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, TestResponse};
+use permissions_service::frame::Route;
+
+use crate::raw_events::{Format, raw_event};
+use crate::support::{Event, TestEnv, TestResponse};
 
 /// How many requests a campaign sends: `HOSTILE_CASES`, or `default`.
 pub fn cases(default: u32) -> u32 {
@@ -39,6 +42,80 @@ pub fn percent_encoded(text: &str, all: bool) -> String {
             _ => format!("%{byte:02X}"),
         })
         .collect()
+}
+
+/// What every generated request has, whatever else it carries: its method, where it goes, its
+/// credentials, its query string and its payload format.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub method: &'static str,
+    /// The org route's `{user_uuid}` segment as decoded (API Gateway's path parameter).
+    pub segment: String,
+    /// Whether the org path carries the segment decoded (as a REST API passes the path) rather
+    /// than percent-encoded.
+    pub decoded_path: bool,
+    /// Segments before the route's own (a stage or base path, as routing allows), any text.
+    pub path_prefix: Option<String>,
+    pub authorization: Vec<String>,
+    /// The raw query string as the client sent it.
+    pub query: String,
+    pub rest_api: bool,
+}
+
+/// Lines of `methods` and `segment`s with `authorization`s and `query` strings; a path prefix on
+/// a share `prefixed` of them and the REST API's format on a share `rest_api`.
+pub fn line(
+    methods: impl Strategy<Value = &'static str>,
+    segment: BoxedStrategy<String>,
+    authorization: BoxedStrategy<Vec<String>>,
+    query: impl Strategy<Value = String>,
+    prefixed: f64,
+    rest_api: f64,
+) -> impl Strategy<Value = Line> {
+    let prefix = prop::option::weighted(prefixed, wire_text(12));
+    (methods, segment, prop::bool::weighted(0.3), prefix, authorization, query, prop::bool::weighted(rest_api))
+        .prop_map(|(method, segment, decoded_path, path_prefix, authorization, query, rest_api)| Line {
+            method,
+            segment,
+            decoded_path,
+            path_prefix,
+            authorization,
+            query,
+            rest_api,
+        })
+}
+
+impl Line {
+    /// A request for `route` along this line: its method, its path (with the segment, for a
+    /// route with a parameter) behind the prefix, and its credentials.
+    pub fn event(&self, route: &Route) -> Event {
+        let path = match route.parameter_name() {
+            Some(name) => {
+                let segment =
+                    if self.decoded_path { self.segment.clone() } else { percent_encoded(&self.segment, false) };
+                format!("{}/", route.path.replace(&format!("{{{name}}}"), &segment))
+            }
+            None => route.path.to_owned(),
+        };
+        let path = match &self.path_prefix {
+            Some(prefix) => format!("/{prefix}{path}"),
+            None => path,
+        };
+        let mut event = Event::route(route, Some(&self.segment)).path(&path).method(self.method);
+        for value in &self.authorization {
+            event = event.header("authorization", value);
+        }
+        event
+    }
+
+    pub fn format(&self) -> Format {
+        if self.rest_api { Format::V1 } else { Format::V2 }
+    }
+
+    /// `event` as API Gateway sends it, with this line's query string, in its payload format.
+    pub fn raw(&self, event: &Event) -> Value {
+        raw_event(event, &self.query, self.format())
+    }
 }
 
 pub fn is_gateway_not_found(body: &Value) -> bool {

@@ -19,33 +19,22 @@ use permissions_service::frame::Route;
 use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
 
 use crate::hostile::{
-    self, cases, is_admin_error, is_gateway_not_found, is_org_error, mixed_case, percent_encoded, wire_text,
+    self, Line, cases, is_admin_error, is_gateway_not_found, is_org_error, line, mixed_case, wire_text,
 };
-use crate::raw_events::{Format, invoke, raw_event};
+use crate::raw_events::{Format, invoke};
 use crate::support::fixtures::admin::{ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
 use crate::support::fixtures::org::{EDIT_RIGHT, EDITOR_KEY, P1, P2, org_world};
 use crate::support::{AdminAdd, AdminRemove, OrgAdd, OrgRemove};
-use crate::support::{Event, TestEnv, TestResponse};
+use crate::support::{TestEnv, TestResponse};
 
-/// What one generated request is made of.
+/// What one generated request is made of: its line, and what it carries.
 #[derive(Debug, Clone)]
 struct Hostile {
-    method: &'static str,
-    /// The `{user_uuid}` segment as decoded (API Gateway's path parameter) for the org endpoint.
-    segment: String,
-    /// Whether the org path carries the segment decoded (as a REST API passes the path) rather
-    /// than percent-encoded.
-    decoded_path: bool,
-    /// Segments before the route's own (a stage or base path, as routing allows), any text.
-    path_prefix: Option<String>,
-    authorization: Vec<String>,
+    line: Line,
     content_type: Option<String>,
     extra_headers: Vec<(String, String)>,
     cookies: Vec<String>,
-    /// The raw query string as the client sent it.
-    query: String,
     body: Body,
-    rest_api: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -232,42 +221,21 @@ fn hostile(
     near_miss: BoxedStrategy<Value>,
 ) -> impl Strategy<Value = Hostile> {
     let names = "x-[a-z-]{1,12}|content-length|cookie|forwarded|host|x-forwarded-proto|x-amzn-trace-id";
+    let query = prop_oneof![2 => Just(String::new()), 1 => "[a-zA-Z0-9=&%_.-]{0,40}", 2 => wire_text(40)];
     (
-        (prop::sample::select(methods), segment, prop::bool::weighted(0.3), prop::option::weighted(0.3, wire_text(12))),
-        authorization,
+        line(prop::sample::select(methods), segment, authorization, query, 0.3, 0.3),
         content_type(),
         prop::collection::vec((names, header_value()), 0..3),
         prop::collection::vec(header_value(), 0..2),
-        prop_oneof![2 => Just(String::new()), 1 => "[a-zA-Z0-9=&%_.-]{0,40}", 2 => wire_text(40)],
         body(near_miss),
-        prop::bool::weighted(0.3),
     )
-        .prop_map(
-            |(
-                (method, segment, decoded_path, path_prefix),
-                authorization,
-                content_type,
-                extra_headers,
-                cookies,
-                query,
-                body,
-                rest_api,
-            )| {
-                Hostile {
-                    method,
-                    segment,
-                    decoded_path,
-                    path_prefix,
-                    authorization,
-                    content_type,
-                    extra_headers,
-                    cookies,
-                    query,
-                    body,
-                    rest_api,
-                }
-            },
-        )
+        .prop_map(|(line, content_type, extra_headers, cookies, body)| Hostile {
+            line,
+            content_type,
+            extra_headers,
+            cookies,
+            body,
+        })
 }
 
 /// A `{user_uuid}` segment nobody has: fresh UUIDs, look-alikes, traversal and encoded bytes.
@@ -288,57 +256,32 @@ fn is_seeded_org_world_user(segment: &str) -> bool {
 }
 
 impl Hostile {
-    fn event(&self, base: Event) -> Event {
-        let mut event = base.method(self.method).query(&self.query);
-        for value in &self.authorization {
-            event = event.header("authorization", value);
-        }
+    /// The request for `route` as API Gateway sends it, in the case's payload format.
+    fn raw(&self, route: &Route) -> Value {
+        let mut event = self.line.event(route);
         if let Some(content_type) = &self.content_type {
             event = event.header("content-type", content_type);
         }
         for (name, value) in &self.extra_headers {
             event = event.header(name, value);
         }
-        match &self.body {
+        let mut event = match &self.body {
             Body::None => event,
             Body::Text(text) => event.body(text),
             Body::Bytes(bytes) => event.binary_body(bytes),
-        }
-    }
-
-    /// The event as API Gateway sends it, in the case's payload format.
-    fn raw(&self, base: Event) -> Value {
-        let format = if self.rest_api { Format::V1 } else { Format::V2 };
-        let mut event = self.event(base);
+        };
+        let format = self.line.format();
         if format == Format::V1 {
             for cookie in &self.cookies {
                 event = event.header("cookie", cookie);
             }
         }
-        let mut json = raw_event(&event, &self.query, format);
+        let mut json = self.line.raw(&event);
         if format == Format::V2 && !self.cookies.is_empty() {
             json["cookies"] = json!(self.cookies);
         }
         json
     }
-}
-
-impl Hostile {
-    fn path(&self, route: &str) -> String {
-        match &self.path_prefix {
-            Some(prefix) => format!("/{prefix}{route}"),
-            None => route.to_owned(),
-        }
-    }
-}
-
-fn org_event(case: &Hostile, route: &Route) -> Event {
-    let segment = if case.decoded_path { case.segment.clone() } else { percent_encoded(&case.segment, false) };
-    Event::route(route, Some(&case.segment)).path(&case.path(&format!("/organizations/users/permissions/{segment}/")))
-}
-
-fn admin_event(case: &Hostile, route: &Route) -> Event {
-    Event::route(route, None).path(&case.path(route.path))
 }
 
 /// An answer to a request that cannot succeed: a 4xx, with a challenge on a 401.
@@ -382,9 +325,7 @@ impl Endpoint {
     }
 
     async fn call(self, env: &TestEnv, case: &Hostile) -> TestResponse {
-        let route = self.route();
-        let event = if self.is_org() { org_event(case, route) } else { admin_event(case, route) };
-        let event = case.raw(event);
+        let event = case.raw(self.route());
         match self {
             Endpoint::OrgAdd => invoke(&env.frame::<OrgAdd>(), event, "hostile").await,
             Endpoint::OrgRemove => invoke(&env.frame::<OrgRemove>(), event, "hostile").await,
@@ -444,22 +385,21 @@ fn admin_campaign(endpoint: Endpoint) {
     campaign(env, endpoint, strategy);
 }
 
-#[test]
-fn the_org_endpoint_refuses_generated_hostile_requests_without_writing() {
-    Endpoint::OrgAdd.campaign();
+/// One test per endpoint, each a campaign of its own.
+macro_rules! campaigns {
+    ($($test:ident: $endpoint:ident,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                Endpoint::$endpoint.campaign();
+            }
+        )*
+    };
 }
 
-#[test]
-fn the_admin_endpoint_refuses_generated_hostile_requests_without_writing() {
-    Endpoint::AdminAdd.campaign();
-}
-
-#[test]
-fn the_org_remove_endpoint_refuses_generated_hostile_requests_without_writing() {
-    Endpoint::OrgRemove.campaign();
-}
-
-#[test]
-fn the_admin_remove_endpoint_refuses_generated_hostile_requests_without_writing() {
-    Endpoint::AdminRemove.campaign();
+campaigns! {
+    the_org_endpoint_refuses_generated_hostile_requests_without_writing: OrgAdd,
+    the_admin_endpoint_refuses_generated_hostile_requests_without_writing: AdminAdd,
+    the_org_remove_endpoint_refuses_generated_hostile_requests_without_writing: OrgRemove,
+    the_admin_remove_endpoint_refuses_generated_hostile_requests_without_writing: AdminRemove,
 }

@@ -19,29 +19,22 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
-use crate::hostile::{self, cases, is_admin_error, is_org_error, mixed_case, percent_encoded, wire_text};
-use crate::raw_events::{Format, invoke, raw_event};
+use permissions_service::frame::Route;
+use permissions_service::frame::routes::{ADMIN_HISTORY, ADMIN_LIST, ORG_LIST};
+
+use crate::hostile::{self, Line, cases, is_admin_error, is_org_error, line, mixed_case, percent_encoded, wire_text};
+use crate::raw_events::invoke;
 use crate::support::fixtures::admin::{self, ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
 use crate::support::fixtures::org::{
     self, BARE, EDITOR, EDITOR_KEY, ORGLESS, OUTSIDER, P1, PLAIN, PLAIN_KEY, TARGET, VIEWER, VIEWER_KEY, viewer_world,
 };
 use crate::support::{AdminAdd, AdminHistory, AdminList, AdminRemove, Event, OrgAdd, OrgList, TestEnv, TestResponse};
 
-/// What one generated request is made of.
+/// What one generated request is made of: its line, and maybe a body.
 #[derive(Debug, Clone)]
 struct Hostile {
-    method: &'static str,
-    /// The org route's `{user_uuid}` segment as decoded (API Gateway's path parameter).
-    segment: String,
-    /// Whether the org path carries the segment decoded rather than percent-encoded.
-    decoded_path: bool,
-    /// Segments before the route's own (a stage or base path), any text.
-    path_prefix: Option<String>,
-    authorization: Vec<String>,
-    /// The raw query string as the client sent it.
-    query: String,
+    line: Line,
     body: Option<String>,
-    rest_api: bool,
 }
 
 /// A value as it goes on the wire: as is (whatever it holds), encoded where it must be, or
@@ -200,26 +193,7 @@ fn hostile(
     authorization: BoxedStrategy<Vec<String>>,
     query: BoxedStrategy<String>,
 ) -> impl Strategy<Value = Hostile> {
-    (
-        method(),
-        segment,
-        prop::bool::weighted(0.3),
-        prop::option::weighted(0.2, wire_text(12)),
-        authorization,
-        query,
-        body(),
-        prop::bool::weighted(0.4),
-    )
-        .prop_map(|(method, segment, decoded_path, path_prefix, authorization, query, body, rest_api)| Hostile {
-            method,
-            segment,
-            decoded_path,
-            path_prefix,
-            authorization,
-            query,
-            body,
-            rest_api,
-        })
+    (line(method(), segment, authorization, query, 0.2, 0.4), body()).prop_map(|(line, body)| Hostile { line, body })
 }
 
 /// The org path's segment: users of every kind in any case, fresh uuids, look-alikes, any text.
@@ -238,23 +212,13 @@ fn org_segment() -> BoxedStrategy<String> {
 }
 
 impl Hostile {
-    fn path(&self, route: &str) -> String {
-        match &self.path_prefix {
-            Some(prefix) => format!("/{prefix}{route}"),
-            None => route.to_owned(),
-        }
-    }
-
-    fn raw(&self, base: Event) -> Value {
-        let mut event = base.method(self.method);
-        for value in &self.authorization {
-            event = event.header("authorization", value);
-        }
+    /// The request for `route` as API Gateway sends it, in the case's payload format.
+    fn raw(&self, route: &Route) -> Value {
+        let mut event = self.line.event(route);
         if let Some(body) = &self.body {
             event = event.header("content-type", "application/json").body(body);
         }
-        let format = if self.rest_api { Format::V1 } else { Format::V2 };
-        raw_event(&event, &self.query, format)
+        self.line.raw(&event)
     }
 }
 
@@ -276,20 +240,9 @@ struct Known {
 impl Read {
     async fn call(self, env: &TestEnv, case: &Hostile) -> TestResponse {
         match self {
-            Read::Org => {
-                let segment =
-                    if case.decoded_path { case.segment.clone() } else { percent_encoded(&case.segment, false) };
-                let path = case.path(&format!("/organizations/users/permissions/{segment}/"));
-                invoke(&env.frame::<OrgList>(), case.raw(Event::org_list(&case.segment).path(&path)), "hostile").await
-            }
-            Read::List => {
-                let event = Event::admin_list("").path(&case.path("/user/permissions"));
-                invoke(&env.frame::<AdminList>(), case.raw(event), "hostile").await
-            }
-            Read::History => {
-                let event = Event::admin_history("").path(&case.path("/user/permission-history"));
-                invoke(&env.frame::<AdminHistory>(), case.raw(event), "hostile").await
-            }
+            Read::Org => invoke(&env.frame::<OrgList>(), case.raw(&ORG_LIST), "hostile").await,
+            Read::List => invoke(&env.frame::<AdminList>(), case.raw(&ADMIN_LIST), "hostile").await,
+            Read::History => invoke(&env.frame::<AdminHistory>(), case.raw(&ADMIN_HISTORY), "hostile").await,
         }
     }
 
