@@ -24,79 +24,139 @@ const AT_ONCE: usize = 16;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_org_grants_to_one_user_all_land() {
-    org_grants_to_one_user_all_land(Arc::new(TestEnv::new().await)).await;
+    grants_to_one_user_all_land(TestEnv::new().await, Api::Org).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "past the documented per-caller limit: 32 grants at once by one caller to one user can outlast the 3 s contention budget and get 503s (measure_concurrency_per_caller)"]
 async fn concurrent_org_grants_to_one_user_all_land_behind_the_conflict_emulator() {
     let (env, _emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
-    org_grants_to_one_user_all_land(Arc::new(env)).await;
-}
-
-async fn org_grants_to_one_user_all_land(env: Arc<TestEnv>) {
-    env.put_permission(org::EDIT_RIGHT, "edit_org_users").await;
-    env.put_user(org::EDITOR, Some(org::ORG_A), None, &[org::EDIT_RIGHT]).await;
-    env.put_user(org::TARGET, Some(org::ORG_A), None, &[]).await;
-    env.put_token(org::EDITOR_KEY, org::EDITOR, Some(now() + 3600)).await;
-    let uuids: Vec<String> = (0..WRITERS).map(|i| format!("c0000000-0000-4000-8000-{i:012}")).collect();
-    for uuid in &uuids {
-        env.put_permission(uuid, "concurrent").await;
-    }
-
-    let tasks: Vec<_> = uuids
-        .iter()
-        .map(|uuid| {
-            let env = env.clone();
-            let request = Event::org(org::TARGET).token(org::EDITOR_KEY).json(&json!({ "permission_uuids": [uuid] }));
-            tokio::spawn(async move { env.call::<OrgAdd>(request.http_api()).await.status })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap(), 200);
-    }
-    assert_eq!(env.permissions_of(org::TARGET).await.unwrap(), uuids);
-    assert_eq!(env.audit_of(org::TARGET).await.len(), WRITERS);
+    grants_to_one_user_all_land(env, Api::Org).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_admin_grants_to_one_user_all_land() {
-    admin_grants_to_one_user_all_land(Arc::new(TestEnv::new().await)).await;
+    grants_to_one_user_all_land(TestEnv::new().await, Api::Admin).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "past the documented per-caller limit: 32 grants at once by one caller to one user can outlast the 3 s contention budget and get 503s (measure_concurrency_per_caller)"]
 async fn concurrent_admin_grants_to_one_user_all_land_behind_the_conflict_emulator() {
     let (env, _emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
-    admin_grants_to_one_user_all_land(Arc::new(env)).await;
+    grants_to_one_user_all_land(env, Api::Admin).await;
 }
 
-async fn admin_grants_to_one_user_all_land(env: Arc<TestEnv>) {
-    env.put_user(admin::ADMIN, None, Some("admin"), &[]).await;
-    env.put_user(admin::TARGET, None, Some("user"), &[]).await;
-    let mut permissions: Vec<String> = (0..WRITERS).map(|i| format!("compass.module{i}.*")).collect();
-    permissions.sort();
-
-    let tasks: Vec<_> = permissions
-        .iter()
-        .map(|permission| {
-            let env = env.clone();
-            let body = json!({ "payload": { "userId": admin::TARGET, "permissions": [permission] } });
-            let request = Event::admin().bearer(&admin::jwt_for(admin::ADMIN)).json(&body);
-            tokio::spawn(async move { env.call::<AdminAdd>(request.http_api()).await.status })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap(), 200);
-    }
-    assert_eq!(env.permissions_of(admin::TARGET).await.unwrap(), permissions);
-    assert_eq!(env.audit_of(admin::TARGET).await.len(), WRITERS);
+/// WRITERS grants at once by one caller to one user, each of a permission of its own: every one
+/// lands, none is lost, each is audited once.
+async fn grants_to_one_user_all_land(env: TestEnv, api: Api) {
+    let env = Arc::new(env);
+    let (target, permissions, requests) = api.grants_to_one_user(&env, WRITERS).await;
+    assert_eq!(by_status(&all_at_once(&env, api, requests).await), all_ok(WRITERS));
+    assert_eq!(env.permissions_of(&target).await.unwrap(), permissions);
+    assert_eq!(env.audit_of(&target).await.len(), WRITERS);
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Api {
     Org,
     Admin,
+}
+
+impl Api {
+    /// One caller's `count` grants to one user, each of a permission of its own: the user, the
+    /// set it then holds, and the requests.
+    async fn grants_to_one_user(self, env: &TestEnv, count: usize) -> (String, Vec<String>, Vec<Request>) {
+        match self {
+            Api::Org => {
+                let target = one_org_editor_and_targets(env, 1).await.remove(0);
+                let mut uuids = Vec::with_capacity(count);
+                for index in 0..count {
+                    let uuid = org_uuid("c0", index);
+                    env.put_permission(&uuid, "concurrent").await;
+                    uuids.push(uuid);
+                }
+                let requests = uuids
+                    .iter()
+                    .map(|uuid| Event::org(&target).token(org::EDITOR_KEY).json(&json!({ "permission_uuids": [uuid] })))
+                    .map(|event| event.http_api())
+                    .collect();
+                (target, uuids, requests)
+            }
+            Api::Admin => {
+                env.put_user(admin::ADMIN, None, Some("admin"), &[]).await;
+                env.put_user(admin::TARGET, None, Some("user"), &[]).await;
+                let mut permissions: Vec<String> = (0..count).map(|i| format!("compass.module{i}.*")).collect();
+                permissions.sort();
+                let requests = permissions
+                    .iter()
+                    .map(|permission| json!({ "payload": { "userId": admin::TARGET, "permissions": [permission] } }))
+                    .map(|body| Event::admin().bearer(&admin::jwt_for(admin::ADMIN)).json(&body).http_api())
+                    .collect();
+                (admin::TARGET.to_owned(), permissions, requests)
+            }
+        }
+    }
+
+    /// One caller's grant to each of `count` users of its own: the users, and the requests.
+    async fn grants_to_many_users(self, env: &TestEnv, count: usize) -> (Vec<String>, Vec<Request>) {
+        let targets = match self {
+            Api::Org => one_org_editor_and_targets(env, count).await,
+            Api::Admin => {
+                env.put_user(admin::ADMIN, None, Some("admin"), &[]).await;
+                let targets: Vec<String> = (0..count).map(|index| admin_user_id("b0", index)).collect();
+                for target in &targets {
+                    env.put_user(target, None, Some("user"), &[]).await;
+                }
+                targets
+            }
+        };
+        let requests = targets.iter().map(|target| self.grant(self.one_caller(), target)).collect();
+        (targets, requests)
+    }
+
+    /// `count` callers (for the org API, each the editor of an organization of its own), each
+    /// granting to a user of its own: the users, and the requests.
+    async fn grants_by_distinct_callers(self, env: &TestEnv, count: usize) -> (Vec<String>, Vec<Request>) {
+        let pairs = match self {
+            Api::Org => org_editors_of_distinct_orgs(env, count).await,
+            Api::Admin => {
+                let mut pairs = Vec::with_capacity(count);
+                for index in 0..count {
+                    let (caller, target) = (admin_user_id("a0", index), admin_user_id("b0", index));
+                    env.put_user(&caller, None, Some("admin"), &[]).await;
+                    env.put_user(&target, None, Some("user"), &[]).await;
+                    pairs.push((caller, target));
+                }
+                pairs
+            }
+        };
+        let requests = pairs.iter().map(|(caller, target)| self.grant(caller, target)).collect();
+        (pairs.into_iter().map(|(_, target)| target).collect(), requests)
+    }
+
+    /// The caller of one-caller worlds: the org editor's key, or the admin.
+    fn one_caller(self) -> &'static str {
+        match self {
+            Api::Org => org::EDITOR_KEY,
+            Api::Admin => admin::ADMIN,
+        }
+    }
+
+    /// `caller`'s grant of [`Api::granted`] to `target`; an org caller is named by its key.
+    fn grant(self, caller: &str, target: &str) -> Request {
+        match self {
+            Api::Org => org_grant(caller, target),
+            Api::Admin => admin_grant(caller, target),
+        }
+    }
+
+    /// What [`Api::grant`] grants.
+    fn granted(self) -> &'static str {
+        match self {
+            Api::Org => org::P1,
+            Api::Admin => ADMIN_GRANTED,
+        }
+    }
 }
 
 /// Sends every request at once; each answer's status, and how long it took.
@@ -204,72 +264,48 @@ fn conflicts(emulator: &ConflictEmulator) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn org_editors_of_distinct_orgs_granting_at_once_never_conflict() {
-    let (env, emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
-    let env = Arc::new(env);
-    let pairs = org_editors_of_distinct_orgs(&env, AT_ONCE).await;
-
-    let requests = pairs.iter().map(|(key, target)| org_grant(key, target)).collect();
-    let answers = by_status(&all_at_once(&env, Api::Org, requests).await);
-    assert_eq!(
-        (answers, emulator.counts().transactions_cancelled),
-        (all_ok(AT_ONCE), 0),
-        "distinct callers must share no item: {}",
-        conflicts(&emulator)
-    );
-    let targets: Vec<String> = pairs.into_iter().map(|(_, target)| target).collect();
-    assert_each_target_holds_its_grant(&env, &targets, org::P1).await;
+    distinct_callers_granting_at_once_never_conflict(Api::Org).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn admins_granting_at_once_never_conflict() {
+    distinct_callers_granting_at_once_never_conflict(Api::Admin).await;
+}
+
+/// Through the conflict emulator, grants by distinct callers to distinct users share no item.
+async fn distinct_callers_granting_at_once_never_conflict(api: Api) {
     let (env, emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
     let env = Arc::new(env);
-    let mut pairs = Vec::with_capacity(AT_ONCE);
-    for index in 0..AT_ONCE {
-        let (caller, target) = (admin_user_id("a0", index), admin_user_id("b0", index));
-        env.put_user(&caller, None, Some("admin"), &[]).await;
-        env.put_user(&target, None, Some("user"), &[]).await;
-        pairs.push((caller, target));
-    }
-
-    let requests = pairs.iter().map(|(caller, target)| admin_grant(caller, target)).collect();
-    let answers = by_status(&all_at_once(&env, Api::Admin, requests).await);
+    let (targets, requests) = api.grants_by_distinct_callers(&env, AT_ONCE).await;
+    let answers = by_status(&all_at_once(&env, api, requests).await);
     assert_eq!(
         (answers, emulator.counts().transactions_cancelled),
         (all_ok(AT_ONCE), 0),
         "distinct callers must share no item: {}",
         conflicts(&emulator)
     );
-    let targets: Vec<String> = pairs.into_iter().map(|(_, target)| target).collect();
-    assert_each_target_holds_its_grant(&env, &targets, ADMIN_GRANTED).await;
+    assert_each_target_holds_its_grant(&env, &targets, api.granted()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_org_editor_granting_to_many_users_at_once_lands_every_grant() {
-    let (env, emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
-    let env = Arc::new(env);
-    let targets = one_org_editor_and_targets(&env, AT_ONCE).await;
-
-    let requests = targets.iter().map(|target| org_grant(org::EDITOR_KEY, target)).collect();
-    let answers = by_status(&all_at_once(&env, Api::Org, requests).await);
-    assert_eq!(answers, all_ok(AT_ONCE), "{}", conflicts(&emulator));
-    assert_each_target_holds_its_grant(&env, &targets, org::P1).await;
+    one_caller_granting_to_many_users_at_once_lands_every_grant(Api::Org).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_admin_granting_to_many_users_at_once_lands_every_grant() {
+    one_caller_granting_to_many_users_at_once_lands_every_grant(Api::Admin).await;
+}
+
+/// Through the conflict emulator, one caller's grants to distinct users, which meet on the
+/// caller's own item, all land within the retry budget.
+async fn one_caller_granting_to_many_users_at_once_lands_every_grant(api: Api) {
     let (env, emulator) = TestEnv::behind_conflict_emulator(HOLD).await;
     let env = Arc::new(env);
-    env.put_user(admin::ADMIN, None, Some("admin"), &[]).await;
-    let targets: Vec<String> = (0..AT_ONCE).map(|index| admin_user_id("b0", index)).collect();
-    for target in &targets {
-        env.put_user(target, None, Some("user"), &[]).await;
-    }
-
-    let requests = targets.iter().map(|target| admin_grant(admin::ADMIN, target)).collect();
-    let answers = by_status(&all_at_once(&env, Api::Admin, requests).await);
+    let (targets, requests) = api.grants_to_many_users(&env, AT_ONCE).await;
+    let answers = by_status(&all_at_once(&env, api, requests).await);
     assert_eq!(answers, all_ok(AT_ONCE), "{}", conflicts(&emulator));
-    assert_each_target_holds_its_grant(&env, &targets, ADMIN_GRANTED).await;
+    assert_each_target_holds_its_grant(&env, &targets, api.granted()).await;
 }
 
 /// How many simultaneous grants one caller can send before some exhaust the retry budget, for
@@ -341,44 +377,17 @@ impl Scenario {
 
     /// Seeds a world for `at_once` simultaneous grants by one caller, and returns them.
     async fn seed(self, env: &TestEnv, at_once: usize) -> (Api, Vec<Request>) {
-        match self {
-            Scenario::OrgToDistinct => {
-                let targets = one_org_editor_and_targets(env, at_once).await;
-                (Api::Org, targets.iter().map(|target| org_grant(org::EDITOR_KEY, target)).collect())
-            }
-            Scenario::AdminToDistinct => {
-                env.put_user(admin::ADMIN, None, Some("admin"), &[]).await;
-                let mut requests = Vec::with_capacity(at_once);
-                for index in 0..at_once {
-                    let target = admin_user_id("b0", index);
-                    env.put_user(&target, None, Some("user"), &[]).await;
-                    requests.push(admin_grant(admin::ADMIN, &target));
-                }
-                (Api::Admin, requests)
-            }
-            Scenario::OrgToOne => {
-                one_org_editor_and_targets(env, 1).await;
-                let target = org_uuid("7a", 0);
-                let mut requests = Vec::with_capacity(at_once);
-                for index in 0..at_once {
-                    let uuid = org_uuid("c0", index);
-                    env.put_permission(&uuid, "concurrent").await;
-                    let body = json!({ "permission_uuids": [uuid] });
-                    requests.push(Event::org(&target).token(org::EDITOR_KEY).json(&body).http_api());
-                }
-                (Api::Org, requests)
-            }
-            Scenario::AdminToOne => {
-                env.put_user(admin::ADMIN, None, Some("admin"), &[]).await;
-                env.put_user(admin::TARGET, None, Some("user"), &[]).await;
-                let requests = (0..at_once)
-                    .map(|index| {
-                        let body = json!({ "payload": { "userId": admin::TARGET, "permissions": [format!("compass.module{index}.*")] } });
-                        Event::admin().bearer(&admin::jwt_for(admin::ADMIN)).json(&body).http_api()
-                    })
-                    .collect();
-                (Api::Admin, requests)
-            }
-        }
+        let (api, to_one) = match self {
+            Scenario::OrgToDistinct => (Api::Org, false),
+            Scenario::AdminToDistinct => (Api::Admin, false),
+            Scenario::OrgToOne => (Api::Org, true),
+            Scenario::AdminToOne => (Api::Admin, true),
+        };
+        let requests = if to_one {
+            api.grants_to_one_user(env, at_once).await.2
+        } else {
+            api.grants_to_many_users(env, at_once).await.1
+        };
+        (api, requests)
     }
 }

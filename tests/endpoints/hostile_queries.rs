@@ -13,61 +13,28 @@
 //!
 //! `HOSTILE_CASES=100000 scripts/test hostile_queries` runs a longer campaign.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::HashMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
-use crate::raw_events::{Format, invoke, raw_event};
+use permissions_service::frame::Route;
+use permissions_service::frame::routes::{ADMIN_HISTORY, ADMIN_LIST, ORG_LIST};
+
+use crate::hostile::{self, Line, cases, is_admin_error, is_org_error, line, mixed_case, percent_encoded, wire_text};
+use crate::raw_events::invoke;
 use crate::support::fixtures::admin::{self, ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
 use crate::support::fixtures::org::{
     self, BARE, EDITOR, EDITOR_KEY, ORGLESS, OUTSIDER, P1, PLAIN, PLAIN_KEY, TARGET, VIEWER, VIEWER_KEY, viewer_world,
 };
 use crate::support::{AdminAdd, AdminHistory, AdminList, AdminRemove, Event, OrgAdd, OrgList, TestEnv, TestResponse};
 
-fn cases() -> u32 {
-    std::env::var("HOSTILE_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(3_000)
-}
-
-/// What one generated request is made of.
+/// What one generated request is made of: its line, and maybe a body.
 #[derive(Debug, Clone)]
 struct Hostile {
-    method: &'static str,
-    /// The org route's `{user_uuid}` segment as decoded (API Gateway's path parameter).
-    segment: String,
-    /// Whether the org path carries the segment decoded rather than percent-encoded.
-    decoded_path: bool,
-    /// Segments before the route's own (a stage or base path), any text.
-    path_prefix: Option<String>,
-    authorization: Vec<String>,
-    /// The raw query string as the client sent it.
-    query: String,
+    line: Line,
     body: Option<String>,
-    rest_api: bool,
-}
-
-/// Text drawn from every character, mostly ASCII.
-fn wire_text(max: usize) -> impl Strategy<Value = String> {
-    let character = prop_oneof![4 => (0u8..0x80).prop_map(char::from), 1 => any::<char>()];
-    prop::collection::vec(character, 0..max).prop_map(|characters| characters.into_iter().collect())
-}
-
-fn mixed_case(text: String) -> impl Strategy<Value = String> {
-    prop::collection::vec(any::<bool>(), text.len()).prop_map(move |upper| {
-        text.chars().zip(upper).map(|(c, up)| if up { c.to_ascii_uppercase() } else { c }).collect()
-    })
-}
-
-/// Every byte outside RFC 3986's unreserved set is percent-encoded; `all` encodes every byte.
-fn percent_encoded(text: &str, all: bool) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' if !all => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
 
 /// A value as it goes on the wire: as is (whatever it holds), encoded where it must be, or
@@ -226,26 +193,7 @@ fn hostile(
     authorization: BoxedStrategy<Vec<String>>,
     query: BoxedStrategy<String>,
 ) -> impl Strategy<Value = Hostile> {
-    (
-        method(),
-        segment,
-        prop::bool::weighted(0.3),
-        prop::option::weighted(0.2, wire_text(12)),
-        authorization,
-        query,
-        body(),
-        prop::bool::weighted(0.4),
-    )
-        .prop_map(|(method, segment, decoded_path, path_prefix, authorization, query, body, rest_api)| Hostile {
-            method,
-            segment,
-            decoded_path,
-            path_prefix,
-            authorization,
-            query,
-            body,
-            rest_api,
-        })
+    (line(method(), segment, authorization, query, 0.2, 0.4), body()).prop_map(|(line, body)| Hostile { line, body })
 }
 
 /// The org path's segment: users of every kind in any case, fresh uuids, look-alikes, any text.
@@ -264,23 +212,13 @@ fn org_segment() -> BoxedStrategy<String> {
 }
 
 impl Hostile {
-    fn path(&self, route: &str) -> String {
-        match &self.path_prefix {
-            Some(prefix) => format!("/{prefix}{route}"),
-            None => route.to_owned(),
-        }
-    }
-
-    fn raw(&self, base: Event) -> Value {
-        let mut event = base.method(self.method);
-        for value in &self.authorization {
-            event = event.header("authorization", value);
-        }
+    /// The request for `route` as API Gateway sends it, in the case's payload format.
+    fn raw(&self, route: &Route) -> Value {
+        let mut event = self.line.event(route);
         if let Some(body) = &self.body {
             event = event.header("content-type", "application/json").body(body);
         }
-        let format = if self.rest_api { Format::V1 } else { Format::V2 };
-        raw_event(&event, &self.query, format)
+        self.line.raw(&event)
     }
 }
 
@@ -302,20 +240,9 @@ struct Known {
 impl Read {
     async fn call(self, env: &TestEnv, case: &Hostile) -> TestResponse {
         match self {
-            Read::Org => {
-                let segment =
-                    if case.decoded_path { case.segment.clone() } else { percent_encoded(&case.segment, false) };
-                let path = case.path(&format!("/organizations/users/permissions/{segment}/"));
-                invoke(&env.frame::<OrgList>(), case.raw(Event::org_list(&case.segment).path(&path)), "hostile").await
-            }
-            Read::List => {
-                let event = Event::admin_list("").path(&case.path("/user/permissions"));
-                invoke(&env.frame::<AdminList>(), case.raw(event), "hostile").await
-            }
-            Read::History => {
-                let event = Event::admin_history("").path(&case.path("/user/permission-history"));
-                invoke(&env.frame::<AdminHistory>(), case.raw(event), "hostile").await
-            }
+            Read::Org => invoke(&env.frame::<OrgList>(), case.raw(&ORG_LIST), "hostile").await,
+            Read::List => invoke(&env.frame::<AdminList>(), case.raw(&ADMIN_LIST), "hostile").await,
+            Read::History => invoke(&env.frame::<AdminHistory>(), case.raw(&ADMIN_HISTORY), "hostile").await,
         }
     }
 
@@ -372,54 +299,12 @@ impl Read {
     }
 }
 
-/// Django REST Framework's shapes: `{"detail": "..."}` or `{"<field>": ["...", ...], ...}`.
-fn is_org_error(body: &Value) -> bool {
-    let Some(fields) = body.as_object() else { return false };
-    if let Some(detail) = fields.get("detail") {
-        return fields.len() == 1 && detail.as_str().is_some_and(|text| !text.is_empty());
-    }
-    !fields.is_empty()
-        && fields.values().all(|messages| {
-            messages.as_array().is_some_and(|messages| {
-                !messages.is_empty() && messages.iter().all(|message| message.as_str().is_some_and(|m| !m.is_empty()))
-            })
-        })
-}
-
-fn is_admin_error(body: &Value) -> bool {
-    let Some(error) = body.as_object().filter(|fields| fields.len() == 1).and_then(|fields| fields.get("error")) else {
-        return false;
-    };
-    error.as_object().is_some_and(|error| error.len() == 2)
-        && error["code"].as_str().is_some_and(|code| !code.is_empty())
-        && error["message"].as_str().is_some_and(|message| !message.is_empty())
-}
-
-/// Drives `cases()` generated requests through `read` and proves the tables did not change and
-/// that the generator reached each of `needed` statuses often.
+/// Drives the generated requests through `read`: each a 200 or a refusal in its own shape, nothing
+/// written, and each of `needed` statuses reached often.
 fn campaign(env: TestEnv, read: Read, known: Known, strategy: impl Strategy<Value = Hostile>, needed: &[u16]) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let before = runtime.block_on(env.snapshot());
-    let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
-    let statuses = std::cell::RefCell::new(BTreeMap::<u16, u32>::new());
-    let mut runner = TestRunner::new(config);
-    let result = runner.run(&strategy, |case| {
-        let response = runtime
-            .block_on(async { tokio::time::timeout(Duration::from_secs(10), read.call(&env, &case)).await })
-            .map_err(|_| TestCaseError::fail(format!("no answer within 10 s: {case:?}")))?;
-        read.check(&response, &known)?;
-        *statuses.borrow_mut().entry(response.status).or_default() += 1;
-        Ok(())
-    });
-    if let Err(failure) = result {
-        panic!("{failure}");
-    }
-    assert_eq!(runtime.block_on(env.snapshot()), before, "a read wrote something");
-    let statuses = statuses.into_inner();
-    for status in needed {
-        assert!(statuses.get(status).is_some_and(|&count| count * 50 > cases()), "too few {status}s: {statuses:?}");
-    }
-    eprintln!("{read:?}: {} generated requests, answers by status: {statuses:?}", cases());
+    let check = |response: &TestResponse| read.check(response, &known);
+    let label = format!("{read:?}");
+    hostile::campaign(&env, &label, cases(3_000), strategy, async |case| read.call(&env, case).await, check, needed);
 }
 
 fn block_on<T>(work: impl Future<Output = T>) -> T {

@@ -8,9 +8,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use permissions_service::auth::api_token::token_hash;
 use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::store::audit::{AUDIT_EVENT_ID, Action as ChangeAction, AuditRecord};
@@ -21,6 +18,7 @@ use serde_json::{Value, json};
 use crate::support;
 use crate::support::OrgAdd;
 use crate::support::fixtures::org::{EDIT_RIGHT, EDITOR, EDITOR_KEY, ORG_A, P1, P2, P3, PLAIN, PLAIN_KEY, TARGET};
+use crate::support::recorder::OnSend;
 use crate::support::{JWT_SECRET, TestEnv, client_config, now, s};
 
 type Action = Box<dyn FnOnce(&[u8]) + Send>;
@@ -33,12 +31,6 @@ struct BeforeTransaction {
     bodies: Arc<Mutex<Vec<String>>>,
 }
 
-impl std::fmt::Debug for BeforeTransaction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BeforeTransaction")
-    }
-}
-
 impl BeforeTransaction {
     fn arm(&self, action: impl FnOnce(&[u8]) + Send + 'static) {
         *self.armed.lock().unwrap() = Some(Box::new(action));
@@ -47,28 +39,18 @@ impl BeforeTransaction {
     fn bodies(&self) -> Vec<String> {
         self.bodies.lock().unwrap().clone()
     }
-}
 
-impl Intercept for BeforeTransaction {
-    fn name(&self) -> &'static str {
-        "BeforeTransaction"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request();
-        let body = request.body().bytes().unwrap_or_default();
-        self.bodies.lock().unwrap().push(String::from_utf8_lossy(body).into_owned());
-        let is_transaction =
-            request.headers().get("x-amz-target").is_some_and(|target| target.ends_with(".TransactWriteItems"));
-        if is_transaction && let Some(action) = self.armed.lock().unwrap().take() {
-            action(body);
-        }
-        Ok(())
+    /// What a client calls with each request it sends.
+    fn on_send(&self) -> OnSend {
+        let this = self.clone();
+        OnSend::new(move |operation, body| {
+            this.bodies.lock().unwrap().push(String::from_utf8_lossy(body).into_owned());
+            if operation == "TransactWriteItems"
+                && let Some(action) = this.armed.lock().unwrap().take()
+            {
+                action(body);
+            }
+        })
     }
 }
 
@@ -85,7 +67,7 @@ fn meanwhile(work: impl Future<Output = ()> + Send + 'static) {
 /// The org world of `org_user_permissions`, behind the interceptor.
 async fn intercepted_org_world() -> (TestEnv, BeforeTransaction) {
     let interceptor = BeforeTransaction::default();
-    let client = Client::from_conf(client_config().interceptor(interceptor.clone()).build());
+    let client = Client::from_conf(client_config().interceptor(interceptor.on_send()).build());
     let env = TestEnv::with_client(client, JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap()).await;
     env.put_permission(EDIT_RIGHT, "edit_org_users").await;
     env.put_permission(P1, "view_reports").await;

@@ -2,10 +2,12 @@
 //! DynamoDB Local (started once for this test binary, on a free port; every test has its own
 //! tables, so tests run in parallel).
 
+mod admin_changes;
 mod attacks;
 mod backend_faults;
 mod concurrency;
 mod conflict_emulator;
+mod hostile;
 mod hostile_input;
 mod hostile_queries;
 mod idempotency;
@@ -13,6 +15,7 @@ mod in_flight;
 mod jwt_rotation;
 mod lambda_process;
 mod limits;
+mod org_changes;
 mod org_user_permissions;
 mod org_user_permissions_list;
 mod org_user_permissions_remove;

@@ -144,13 +144,48 @@ impl DynamoDbStub {
     }
 }
 
-fn start(binary: &str, env: &[(&str, &str)]) -> Output {
+const ORG_FUNCTION: &str = env!("CARGO_BIN_EXE_org-user-permissions");
+const ADMIN_FUNCTION: &str = env!("CARGO_BIN_EXE_user-add-permissions");
+
+/// The tables an org function names, but the catalog's.
+const ORG_TABLES_BUT_PERMISSIONS: [(&str, &str); 4] = [
+    ("USERS_TABLE", "users"),
+    ("TOKENS_TABLE", "tokens"),
+    ("AUDIT_TABLE", "audit"),
+    ("IDEMPOTENCY_TABLE", "idempotency"),
+];
+const ADMIN_TABLES: [(&str, &str); 3] =
+    [("USERS_TABLE", "users"), ("AUDIT_TABLE", "audit"), ("IDEMPOTENCY_TABLE", "idempotency")];
+
+/// An admin function's tables, and `more`.
+fn admin_tables_and<'a>(more: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
+    ADMIN_TABLES.iter().copied().chain(more.iter().copied()).collect()
+}
+
+/// An admin function's tables and its key's id in Secrets Manager at `secrets_manager`; its
+/// DynamoDB on loopback, away from AWS.
+fn admin_with_a_key_in(secrets_manager: &str) -> Vec<(&'static str, &str)> {
+    admin_tables_and(&[
+        ("JWT_SECRET_ID", "permissions-service/jwt-secret"),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets_manager),
+        ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ])
+}
+
+/// `binary` with no environment but `PATH`, a region and the Runtime API at `runtime_api`.
+fn command(binary: &str, runtime_api: &str) -> Command {
     let mut command = Command::new(binary);
     command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command.env("AWS_LAMBDA_RUNTIME_API", runtime_api).env("AWS_REGION", "us-east-1");
+    command
+}
+
+fn start(binary: &str, env: &[(&str, &str)]) -> Output {
     // A runtime API that nothing listens on: if init wrongly succeeded, the binary would fail
     // later with a connection error instead of the message asserted below.
-    command.env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9").env("AWS_REGION", "us-east-1");
-    command.envs(env.iter().copied()).output().expect("the binary runs")
+    command(binary, "127.0.0.1:9").envs(env.iter().copied()).output().expect("the binary runs")
 }
 
 fn stderr(output: &Output) -> String {
@@ -159,15 +194,7 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn the_org_function_fails_at_init_naming_a_missing_table_variable() {
-    let output = start(
-        env!("CARGO_BIN_EXE_org-user-permissions"),
-        &[
-            ("USERS_TABLE", "users"),
-            ("TOKENS_TABLE", "tokens"),
-            ("AUDIT_TABLE", "audit"),
-            ("IDEMPOTENCY_TABLE", "idempotency"),
-        ],
-    );
+    let output = start(ORG_FUNCTION, &ORG_TABLES_BUT_PERMISSIONS);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("environment variable PERMISSIONS_TABLE: is not set"), "{}", stderr(&output));
 }
@@ -176,14 +203,8 @@ fn the_org_function_fails_at_init_naming_a_missing_table_variable() {
 fn the_admin_function_refuses_a_short_jwt_secret_without_printing_it() {
     let secret = "short-secret-value";
     let output = start(
-        env!("CARGO_BIN_EXE_user-add-permissions"),
-        &[
-            ("USERS_TABLE", "users"),
-            ("AUDIT_TABLE", "audit"),
-            ("IDEMPOTENCY_TABLE", "idempotency"),
-            ("JWT_SECRET", secret),
-            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
-        ],
+        ADMIN_FUNCTION,
+        &admin_tables_and(&[("JWT_SECRET", secret), ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9")]),
     );
     assert!(!output.status.success());
     let text = stderr(&output);
@@ -193,10 +214,7 @@ fn the_admin_function_refuses_a_short_jwt_secret_without_printing_it() {
 
 #[test]
 fn the_admin_function_has_no_default_secret() {
-    let output = start(
-        env!("CARGO_BIN_EXE_user-add-permissions"),
-        &[("USERS_TABLE", "users"), ("AUDIT_TABLE", "audit"), ("IDEMPOTENCY_TABLE", "idempotency")],
-    );
+    let output = start(ADMIN_FUNCTION, &ADMIN_TABLES);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("environment variable JWT_SECRET_ID: is not set"), "{}", stderr(&output));
 }
@@ -204,15 +222,7 @@ fn the_admin_function_has_no_default_secret() {
 #[test]
 fn a_deployed_function_refuses_a_key_in_its_configuration_without_printing_it() {
     let secret = "0123456789abcdef0123456789abcdef-in-the-configuration";
-    let output = start(
-        env!("CARGO_BIN_EXE_user-add-permissions"),
-        &[
-            ("USERS_TABLE", "users"),
-            ("AUDIT_TABLE", "audit"),
-            ("IDEMPOTENCY_TABLE", "idempotency"),
-            ("JWT_SECRET", secret),
-        ],
-    );
+    let output = start(ADMIN_FUNCTION, &admin_tables_and(&[("JWT_SECRET", secret)]));
     assert!(!output.status.success());
     let text = stderr(&output);
     assert!(text.contains("environment variable JWT_SECRET: is a local-only key"), "{text}");
@@ -222,20 +232,7 @@ fn a_deployed_function_refuses_a_key_in_its_configuration_without_printing_it() 
 #[test]
 fn a_deployed_function_reads_its_key_from_secrets_manager_at_init() {
     let stub = SecretsManagerStub::start("0123456789abcdef0123456789abcdef-from-secrets-manager");
-    let output = start(
-        env!("CARGO_BIN_EXE_user-add-permissions"),
-        &[
-            ("USERS_TABLE", "users"),
-            ("AUDIT_TABLE", "audit"),
-            ("IDEMPOTENCY_TABLE", "idempotency"),
-            ("JWT_SECRET_ID", "permissions-service/jwt-secret"),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &stub.url),
-            // Keeps init's DynamoDB warm-up on loopback, away from AWS.
-            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-        ],
-    );
+    let output = start(ADMIN_FUNCTION, &admin_with_a_key_in(&stub.url));
     let text = stderr(&output);
     // Init succeeded: what stops the binary is the runtime API nobody serves.
     assert!(!text.contains("JWT_SECRET"), "{text}");
@@ -247,19 +244,7 @@ fn a_deployed_function_reads_its_key_from_secrets_manager_at_init() {
 
 #[test]
 fn a_deployed_function_whose_key_cannot_be_read_fails_at_init() {
-    let output = start(
-        env!("CARGO_BIN_EXE_user-add-permissions"),
-        &[
-            ("USERS_TABLE", "users"),
-            ("AUDIT_TABLE", "audit"),
-            ("IDEMPOTENCY_TABLE", "idempotency"),
-            ("JWT_SECRET_ID", "permissions-service/jwt-secret"),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9"),
-            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:9"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-        ],
-    );
+    let output = start(ADMIN_FUNCTION, &admin_with_a_key_in("http://127.0.0.1:9"));
     assert!(!output.status.success());
     let text = stderr(&output);
     assert!(text.contains("environment variable JWT_SECRET_ID: GetSecretValue (AWSCURRENT) failed"), "{text}");
@@ -268,14 +253,11 @@ fn a_deployed_function_whose_key_cannot_be_read_fails_at_init() {
 #[test]
 fn a_malformed_dynamodb_endpoint_is_refused_at_init() {
     let output = start(
-        env!("CARGO_BIN_EXE_user-add-permissions"),
-        &[
-            ("USERS_TABLE", "users"),
-            ("AUDIT_TABLE", "audit"),
-            ("IDEMPOTENCY_TABLE", "idempotency"),
+        ADMIN_FUNCTION,
+        &admin_tables_and(&[
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("DYNAMODB_ENDPOINT", "localhost:8000"),
-        ],
+        ]),
     );
     assert!(!output.status.success());
     assert!(stderr(&output).contains("DYNAMODB_ENDPOINT: must be an http:// or https:// URL"), "{}", stderr(&output));
@@ -330,9 +312,7 @@ impl Init {
 /// pass; then stops it.
 fn run_init(binary: &str, env: &[(&str, &str)]) -> Init {
     let runtime = RuntimeApiStub::start();
-    let mut command = Command::new(binary);
-    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    command.env("AWS_LAMBDA_RUNTIME_API", &runtime.address).env("AWS_REGION", "us-east-1");
+    let mut command = command(binary, &runtime.address);
     for (name, value) in [
         ("AWS_LAMBDA_FUNCTION_NAME", "startup-test"),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
@@ -360,44 +340,28 @@ fn run_init(binary: &str, env: &[(&str, &str)]) -> Init {
     Init { started, first_poll, output: stderr(&output) }
 }
 
-fn org_env(dynamodb: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("USERS_TABLE", "users".into()),
-        ("TOKENS_TABLE", "tokens".into()),
-        ("PERMISSIONS_TABLE", "permissions".into()),
-        ("AUDIT_TABLE", "audit".into()),
-        ("IDEMPOTENCY_TABLE", "idempotency".into()),
-        ("DYNAMODB_ENDPOINT", dynamodb.into()),
-    ]
+/// A usable configuration of each kind of function, its DynamoDB at the given endpoint.
+type Configuration = fn(&str) -> Vec<(&'static str, &str)>;
+
+const FUNCTIONS: [(&str, Configuration); 2] = [(ORG_FUNCTION, org_env), (ADMIN_FUNCTION, admin_env)];
+
+fn org_env(dynamodb: &str) -> Vec<(&'static str, &str)> {
+    let mut env = ORG_TABLES_BUT_PERMISSIONS.to_vec();
+    env.extend([("PERMISSIONS_TABLE", "permissions"), ("DYNAMODB_ENDPOINT", dynamodb)]);
+    env
 }
 
-fn admin_env(dynamodb: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("USERS_TABLE", "users".into()),
-        ("AUDIT_TABLE", "audit".into()),
-        ("IDEMPOTENCY_TABLE", "idempotency".into()),
-        ("JWT_SECRET", "0123456789abcdef0123456789abcdef".into()),
-        ("DYNAMODB_ENDPOINT", dynamodb.into()),
-    ]
-}
-
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(name, value)| (*name, value.as_str())).collect()
+fn admin_env(dynamodb: &str) -> Vec<(&'static str, &str)> {
+    admin_tables_and(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef"), ("DYNAMODB_ENDPOINT", dynamodb)])
 }
 
 #[test]
 fn each_function_opens_its_dynamodb_connection_at_init() {
-    for (binary, env, table, key) in [
-        (
-            env!("CARGO_BIN_EXE_org-user-permissions"),
-            org_env as fn(&str) -> Vec<(&'static str, String)>,
-            "tokens",
-            TOKEN_HASH,
-        ),
-        (env!("CARGO_BIN_EXE_user-add-permissions"), admin_env, "users", USER_ID),
-    ] {
+    for ((binary, configuration), (table, key)) in
+        FUNCTIONS.into_iter().zip([("tokens", TOKEN_HASH), ("users", USER_ID)])
+    {
         let dynamodb = DynamoDbStub::start();
-        let init = run_init(binary, &borrowed(&env(&dynamodb.url)));
+        let init = run_init(binary, &configuration(&dynamodb.url));
         let first_poll = init.first_poll.unwrap_or_else(|| panic!("{binary} did not finish init: {}", init.output));
         let calls = dynamodb.calls();
         // One read its IAM policy allows, of a key no item has, before the first invocation.
@@ -413,11 +377,8 @@ fn each_function_opens_its_dynamodb_connection_at_init() {
 #[test]
 fn a_function_starts_when_dynamodb_refuses_connections() {
     // Nothing listens on the discard port.
-    for (binary, env) in [
-        (env!("CARGO_BIN_EXE_org-user-permissions"), org_env("http://127.0.0.1:9")),
-        (env!("CARGO_BIN_EXE_user-add-permissions"), admin_env("http://127.0.0.1:9")),
-    ] {
-        let init = run_init(binary, &borrowed(&env));
+    for (binary, configuration) in FUNCTIONS {
+        let init = run_init(binary, &configuration("http://127.0.0.1:9"));
         assert!(init.first_poll.is_some(), "{binary} did not finish init: {}", init.output);
         assert!(init.output.contains("DynamoDB connection not opened at init"), "{binary}: {}", init.output);
     }
@@ -429,11 +390,8 @@ fn a_function_whose_dynamodb_never_answers_starts_within_the_warm_up_bound() {
     // to its own timeouts and retries, the SDK would wait for its 5 s operation timeout.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", silent.local_addr().unwrap());
-    for (binary, env) in [
-        (env!("CARGO_BIN_EXE_org-user-permissions"), org_env(&url)),
-        (env!("CARGO_BIN_EXE_user-add-permissions"), admin_env(&url)),
-    ] {
-        let init = run_init(binary, &borrowed(&env));
+    for (binary, configuration) in FUNCTIONS {
+        let init = run_init(binary, &configuration(&url));
         let took = init.duration().unwrap_or_else(|| panic!("{binary} did not finish init: {}", init.output));
         assert!(took >= WARM_UP_TIMEOUT, "{binary}: init took {took:?}, before the warm-up could time out");
         assert!(took < WARM_UP_TIMEOUT + Duration::from_millis(1500), "{binary}: init took {took:?}");

@@ -1,42 +1,27 @@
-//! `PUT /user/add-permissions` end to end on DynamoDB Local.
+//! `PUT /user/add-permissions` end to end on DynamoDB Local. What it shares with remove runs from
+//! one body each in `admin_changes.rs`.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use permissions_service::auth::jwt::JwtVerifier;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::AdminAdd;
+use crate::admin_changes::{self, change};
 use crate::support::fixtures::admin::*;
-use crate::support::{CapturedLogs, Event, JWT_SECRET, TableNames, TestEnv, now};
+use crate::support::{AdminAdd, AdminRemove};
+use crate::support::{CapturedLogs, Event, JWT_SECRET, TestEnv, now};
 
 fn grant(caller: &str, target: &str, permissions: &[&str]) -> Event {
-    Event::admin()
-        .bearer(&jwt_for(caller))
-        .json(&json!({ "payload": { "userId": target, "permissions": permissions } }))
-}
-
-fn error(code: &str) -> impl Fn(&Value) -> bool + '_ {
-    move |body| body["error"]["code"] == code && body["error"]["message"].as_str().is_some_and(|m| !m.is_empty())
+    change::<AdminAdd>(caller, target, permissions)
 }
 
 #[tokio::test]
 async fn grants_the_seed_example() {
-    let env = admin_world().await;
-    let event =
-        grant(ADMIN, TARGET, &["compass.dashboard.*", "compass.dashboard.overview", "compass.emailmeter.stats"]);
-    let response = env.changes::<AdminAdd>(event.http_api()).await;
-    assert_eq!(response.body, json!({ "message": "Successfully added permissions for this user.", "data": {} }));
-    assert_eq!(
-        env.permissions_of(TARGET).await.unwrap(),
-        ["compass.dashboard.*", "compass.dashboard.overview", "compass.emailmeter.stats", "compass.users.*"]
-    );
-    let records = env.audit_of(TARGET).await;
-    assert_eq!(records.len(), 1);
-    assert_eq!(records[0].actor_id, ADMIN);
-    assert_eq!(records[0].endpoint, "user-add-permissions");
-    assert_eq!(records[0].request_id, event.request_id);
-    assert_eq!(records[0].permissions.len(), 3);
+    admin_changes::the_seed_example_is_changed_and_audited::<AdminAdd>().await;
+}
+
+#[tokio::test]
+async fn the_audit_record_names_the_grant_its_target_actor_endpoint_permissions_and_request_id() {
+    admin_changes::the_audit_record_names_the_action_target_actor_endpoint_permissions_and_request_id::<AdminAdd>()
+        .await;
 }
 
 #[tokio::test]
@@ -92,49 +77,12 @@ async fn an_admin_may_grant_to_itself_and_bearer_is_case_insensitive() {
 
 #[tokio::test]
 async fn rest_api_events_are_served_too() {
-    let env = admin_world().await;
-    env.changes::<AdminAdd>(grant(ADMIN, TARGET, &["compass.hubspot.*"]).rest_api()).await;
+    admin_changes::rest_api_events_are_served_too::<AdminAdd>().await;
 }
 
 #[tokio::test]
 async fn invalid_requests_are_validation_errors_and_write_nothing() {
-    let env = admin_world().await;
-    let too_many: Vec<String> = (0..101).map(|i| format!("compass.m{i}")).collect();
-    let bodies = vec![
-        json!({}),
-        json!([]),
-        json!({ "payload": null }),
-        json!({ "payload": [] }),
-        json!({ "payload": { "permissions": ["compass.users.*"] } }),
-        json!({ "payload": { "userId": 5, "permissions": ["compass.users.*"] } }),
-        json!({ "payload": { "userId": "68bb46bb4db8c853599f1eb", "permissions": ["compass.users.*"] } }),
-        json!({ "payload": { "userId": "68bb46bb4db8c853599f1ebz", "permissions": ["compass.users.*"] } }),
-        json!({ "payload": { "userId": TARGET } }),
-        json!({ "payload": { "userId": TARGET, "permissions": "compass.users.*" } }),
-        json!({ "payload": { "userId": TARGET, "permissions": [] } }),
-        json!({ "payload": { "userId": TARGET, "permissions": too_many } }),
-        json!({ "payload": { "userId": TARGET, "permissions": ["compass.users.*", null] } }),
-        json!({ "payload": { "userId": TARGET, "permissions": ["compass"] } }),
-        json!({ "payload": { "userId": TARGET, "permissions": ["Compass.users"] } }),
-        json!({ "payload": { "userId": TARGET, "permissions": ["compass.users.*.x"] } }),
-        json!({ "payload": { "userId": TARGET, "permissions": ["compass.1users"] } }),
-        json!({ "payload": { "userId": TARGET, "permissions": [format!("compass.{}", "a".repeat(65))] } }),
-    ];
-    for body in bodies {
-        let request = Event::admin().bearer(&jwt_for(ADMIN)).json(&body);
-        let response = env.refuses::<AdminAdd>(request.http_api(), 400).await;
-        assert!(error("VALIDATION_ERROR")(&response.body), "for {body}: {:?}", response.body);
-    }
-    let base = Event::admin().bearer(&jwt_for(ADMIN));
-    for request in [
-        base.clone().header("content-type", "application/json").body("{\"payload\": "),
-        base.clone().header("content-type", "text/plain").body("{}"),
-        base.clone().body(&json!({ "payload": { "userId": TARGET, "permissions": ["compass.a"] } }).to_string()),
-        base.clone().header("content-type", "application/json"),
-    ] {
-        let response = env.refuses::<AdminAdd>(request.http_api(), 400).await;
-        assert!(error("VALIDATION_ERROR")(&response.body), "{:?}", response.body);
-    }
+    admin_changes::invalid_requests_are_validation_errors_and_write_nothing::<AdminAdd>().await;
 }
 
 #[tokio::test]
@@ -146,47 +94,9 @@ async fn a_validation_error_names_the_field() {
     assert!(message.contains("payload.permissions[1]"), "{message}");
 }
 
-fn forged(header: &Value, claims: &Value, signature: &str) -> String {
-    let part = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
-    format!("{}.{}.{signature}", part(header), part(claims))
-}
-
 #[tokio::test]
 async fn bad_tokens_get_401_with_a_bearer_challenge() {
-    let env = admin_world().await;
-    let claims = json!({ "sub": ADMIN, "exp": now() + 600 });
-    let genuine = jwt_for(ADMIN);
-    let stripped = genuine.rsplit_once('.').unwrap().0.to_owned() + ".";
-    let hs512 = encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes()));
-    let wrong_key = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&[7; 32])).unwrap();
-    let tokens = vec![
-        ("alg none", forged(&json!({ "alg": "none", "typ": "JWT" }), &claims, "")),
-        ("alg None", forged(&json!({ "alg": "None" }), &claims, "")),
-        ("HS512", hs512.unwrap()),
-        ("wrong key", wrong_key),
-        ("stripped signature", stripped),
-        ("expired", jwt(&json!({ "sub": ADMIN, "exp": now() - 120 }))),
-        ("no exp", jwt(&json!({ "sub": ADMIN }))),
-        ("no sub", jwt(&json!({ "exp": now() + 600 }))),
-        ("empty sub", jwt(&json!({ "sub": "", "exp": now() + 600 }))),
-        ("not yet valid", jwt(&json!({ "sub": ADMIN, "exp": now() + 600, "nbf": now() + 300 }))),
-        ("unknown caller", jwt_for(NOBODY)),
-        ("garbage", "not.a.jwt".to_owned()),
-    ];
-    let body = json!({ "payload": { "userId": TARGET, "permissions": ["compass.users.*"] } });
-    for (name, token) in tokens {
-        let response = env.refuses::<AdminAdd>(Event::admin().bearer(&token).json(&body).http_api(), 401).await;
-        assert!(error("UNAUTHORIZED")(&response.body), "{name}: {:?}", response.body);
-        assert_eq!(response.headers["www-authenticate"], "Bearer", "{name}");
-    }
-    for header in ["", "Bearer", "Token abc", &format!("Basic {genuine}"), &format!("Bearer {genuine} x")] {
-        let mut event = Event::admin().json(&body);
-        if !header.is_empty() {
-            event = event.header("authorization", header);
-        }
-        let response = env.refuses::<AdminAdd>(event.http_api(), 401).await;
-        assert!(error("UNAUTHORIZED")(&response.body), "{header}: {:?}", response.body);
-    }
+    admin_changes::bad_tokens_get_401_with_a_bearer_challenge::<AdminAdd>().await;
 }
 
 #[tokio::test]
@@ -217,84 +127,40 @@ async fn an_audience_claim_is_accepted_when_none_is_configured() {
 
 #[tokio::test]
 async fn non_admins_get_403_and_a_demoted_admin_is_stopped_at_once() {
-    let env = admin_world().await;
-    let response = env.refuses::<AdminAdd>(grant(MEMBER, TARGET, &["compass.users.*"]).http_api(), 403).await;
-    assert!(error("FORBIDDEN")(&response.body));
-    // A non-admin cannot make itself admin or grant to itself either.
-    env.refuses::<AdminAdd>(grant(MEMBER, MEMBER, &["compass.users.*"]).http_api(), 403).await;
-
-    env.changes::<AdminAdd>(grant(ADMIN, TARGET, &["compass.hubspot.*"]).http_api()).await;
-    env.put_user(ADMIN, None, Some("user"), &[]).await;
-    env.refuses::<AdminAdd>(grant(ADMIN, TARGET, &["compass.dashboard.*"]).http_api(), 403).await;
-    env.refuses::<AdminAdd>(grant(ADMIN, ADMIN, &["compass.dashboard.*"]).http_api(), 403).await;
+    admin_changes::non_admins_get_403_and_a_demoted_admin_is_stopped_at_once::<AdminAdd>().await;
 }
 
 #[tokio::test]
 async fn a_deleted_admin_is_401_even_when_granting_to_itself() {
-    let env = admin_world().await;
-    let token = jwt_for(ADMIN);
-    env.delete_user(ADMIN).await;
-    let body = json!({ "payload": { "userId": ADMIN, "permissions": ["compass.users.*"] } });
-    env.refuses::<AdminAdd>(Event::admin().bearer(&token).json(&body).http_api(), 401).await;
-    assert!(env.user(ADMIN).await.is_none(), "a self-grant must not recreate a deleted caller");
+    admin_changes::a_deleted_admin_is_401_even_when_changing_itself::<AdminAdd>().await;
 }
 
 #[tokio::test]
 async fn a_missing_target_is_404_and_is_not_created() {
-    let env = admin_world().await;
-    let response = env.refuses::<AdminAdd>(grant(ADMIN, NOBODY, &["compass.users.*"]).http_api(), 404).await;
-    assert!(error("USER_NOT_FOUND")(&response.body));
-    assert!(env.user(NOBODY).await.is_none());
+    admin_changes::a_missing_target_is_404_and_is_not_created::<AdminAdd>().await;
 }
 
 #[tokio::test]
 async fn bodies_over_64_kib_get_413_before_authentication() {
-    let env = admin_world().await;
-    let huge = "x".repeat(64 * 1024 + 1);
-    let request = Event::admin().header("content-type", "application/json").body(&huge);
-    let response = env.refuses::<AdminAdd>(request.http_api(), 413).await;
-    assert!(error("PAYLOAD_TOO_LARGE")(&response.body));
+    admin_changes::bodies_over_64_kib_get_413_before_authentication::<AdminAdd>().await;
 }
 
 #[tokio::test]
 async fn checks_run_in_the_contract_order() {
-    let env = admin_world().await;
-    let bad_body = json!({ "payload": { "userId": "nope", "permissions": [] } });
-    env.refuses::<AdminAdd>(Event::admin().json(&bad_body).http_api(), 401).await;
-    env.refuses::<AdminAdd>(Event::admin().bearer(&jwt_for(NOBODY)).json(&bad_body).http_api(), 401).await;
-    env.refuses::<AdminAdd>(Event::admin().bearer(&jwt_for(MEMBER)).json(&bad_body).http_api(), 400).await;
-    // A non-admin asking for a missing target learns nothing about it.
-    env.refuses::<AdminAdd>(grant(MEMBER, NOBODY, &["compass.users.*"]).http_api(), 403).await;
-    env.refuses::<AdminAdd>(grant(NOBODY, NOBODY, &["compass.users.*"]).http_api(), 401).await;
+    admin_changes::checks_run_in_the_contract_order::<AdminAdd>().await;
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_like_api_gateway() {
-    let env = admin_world().await;
-    for event in [
-        grant(ADMIN, TARGET, &["compass.a"]).method("POST"),
-        grant(ADMIN, TARGET, &["compass.a"]).path("/user/remove-permissions"),
-    ] {
-        assert_eq!(env.refuses::<AdminAdd>(event.http_api(), 404).await.body, json!({ "message": "Not Found" }));
-    }
+    admin_changes::unknown_routes_and_methods_answer_like_api_gateway::<AdminAdd, AdminRemove>().await;
 }
 
 #[tokio::test]
 async fn a_backend_failure_is_a_500_logged_with_the_request_id_and_no_token() {
-    let healthy = admin_world().await;
-    let tables = TableNames { users: format!("{}-missing", healthy.tables.users), ..healthy.tables.clone() };
-    let broken =
-        TestEnv::over(healthy.client.clone(), tables, JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap());
-    let logs = CapturedLogs::start();
-    let event = grant(ADMIN, TARGET, &["compass.users.*"]);
-    let before = healthy.snapshot().await;
-    let response = broken.call::<AdminAdd>(event.http_api()).await;
-    assert_eq!(response.status, 500);
-    assert_eq!(response.body, json!({ "error": { "code": "SERVER_ERROR", "message": "Internal server error" } }));
-    assert_eq!(healthy.snapshot().await, before);
-    let text = logs.text();
-    assert!(text.contains(&event.request_id) && text.contains("backend failure"), "{text}");
-    let token = jwt_for(ADMIN);
-    let signature = token.rsplit('.').next().unwrap();
-    assert!(!text.contains(signature) && !text.contains(JWT_SECRET), "a credential leaked into the log: {text}");
+    admin_changes::a_backend_failure_is_a_500_logged_with_the_request_id_and_no_token::<AdminAdd>().await;
+}
+
+#[tokio::test]
+async fn a_grant_logs_its_request_line_and_an_audit_line() {
+    admin_changes::a_change_logs_its_request_line_and_an_audit_line::<AdminAdd>().await;
 }

@@ -27,6 +27,18 @@ impl CapturedLogs {
     }
 }
 
+/// The lines logged about one request: its request line, and a change's audit line.
+pub fn lines_of<'a>(text: &'a str, request_id: &str) -> Vec<&'a str> {
+    text.lines().filter(|line| line.contains(&format!("request_id=\"{request_id}\""))).collect()
+}
+
+/// Proves that `line` holds every one of `expected`.
+pub fn assert_has(line: &str, expected: &[&str]) {
+    for part in expected {
+        assert!(line.contains(part), "{part} missing from {line}");
+    }
+}
+
 #[derive(Clone)]
 struct SharedWriter(Arc<Mutex<Vec<u8>>>);
 

@@ -1,11 +1,13 @@
 //! Test support, by concern: the DynamoDB Local process ([`dynamodb_local`]), tables
 //! ([`tables`]), one test's world with its generic calls and assertions ([`world`]), the worlds
 //! the tests start from ([`fixtures`]), API Gateway events for the route table's routes
-//! ([`events`]), log capture ([`logs`]), and the DynamoDB requests a client sent
-//! ([`recorder`]). Shared by the endpoint tests, the local-run tests and the benchmark.
+//! ([`events`]), log capture ([`logs`]), the DynamoDB requests a client sent ([`recorder`]), and
+//! what a change endpoint does and says, whichever it is ([`changes`]). Shared by the endpoint
+//! tests, the local-run tests and the benchmark.
 
 #![allow(dead_code, unused_imports)]
 
+pub mod changes;
 pub mod dynamodb_local;
 pub mod events;
 pub mod fixtures;

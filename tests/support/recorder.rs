@@ -1,6 +1,6 @@
-//! Every DynamoDB request a client sends, as it leaves: its operation and its JSON body. For
-//! proving what a request did to the store, beyond what the tables show afterwards (a read's
-//! consistency, the keys of a batch).
+//! Every DynamoDB request a client sends, as it leaves: its operation and its JSON body
+//! ([`OnSend`] shows each to a function). For proving what a request did to the store, beyond
+//! what the tables show afterwards (a read's consistency, the keys of a batch).
 
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +13,45 @@ use serde_json::Value;
 
 use super::dynamodb_local::client_config;
 use super::world::{JWT_SECRET, TestEnv};
+
+/// Calls a function with every request a client sends, as it leaves: its operation
+/// (`GetItem`, `TransactWriteItems`, ...) and its body. For a test that watches, or acts, just
+/// before a request reaches DynamoDB.
+#[derive(Clone)]
+pub struct OnSend(Arc<See>);
+
+/// What [`OnSend`] calls: with a request's operation and body.
+type See = dyn Fn(&str, &[u8]) + Send + Sync;
+
+impl OnSend {
+    pub fn new(see: impl Fn(&str, &[u8]) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(see))
+    }
+}
+
+impl std::fmt::Debug for OnSend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnSend")
+    }
+}
+
+impl Intercept for OnSend {
+    fn name(&self) -> &'static str {
+        "OnSend"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        (self.0)(target.rsplit('.').next().unwrap_or_default(), request.body().bytes().unwrap_or_default());
+        Ok(())
+    }
+}
 
 /// One request as sent: its operation (`GetItem`, `BatchGetItem`, ...) and its body.
 #[derive(Debug, Clone)]
@@ -31,25 +70,13 @@ impl Recorder {
     pub fn take(&self) -> Vec<Sent> {
         std::mem::take(&mut *self.sent.lock().unwrap())
     }
-}
 
-impl Intercept for Recorder {
-    fn name(&self) -> &'static str {
-        "Recorder"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request();
-        let target = request.headers().get("x-amz-target").unwrap_or_default();
-        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
-        let body = serde_json::from_slice(request.body().bytes().unwrap_or_default()).unwrap_or(Value::Null);
-        self.sent.lock().unwrap().push(Sent { operation, body });
-        Ok(())
+    fn interceptor(&self) -> OnSend {
+        let sent = self.sent.clone();
+        OnSend::new(move |operation, body| {
+            let body = serde_json::from_slice(body).unwrap_or(Value::Null);
+            sent.lock().unwrap().push(Sent { operation: operation.to_owned(), body });
+        })
     }
 }
 
@@ -58,7 +85,7 @@ impl TestEnv {
     /// request is recorded.
     pub fn recorded(&self) -> (TestEnv, Recorder) {
         let recorder = Recorder::default();
-        let client = Client::from_conf(client_config().interceptor(recorder.clone()).build());
+        let client = Client::from_conf(client_config().interceptor(recorder.interceptor()).build());
         let jwt = JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap();
         (TestEnv::over(client, self.tables.clone(), jwt), recorder)
     }

@@ -19,6 +19,33 @@ pub struct TableNames {
     pub idempotency: String,
 }
 
+impl TableNames {
+    /// Each table named by its suffix alone: for a client stubbed or pointed away from DynamoDB
+    /// Local, where no table is created.
+    pub fn unprefixed() -> Self {
+        let name = |suffix: &str| suffix.to_owned();
+        Self {
+            users: name("users"),
+            tokens: name("tokens"),
+            permissions: name("permissions"),
+            audit: name("audit"),
+            idempotency: name("idempotency"),
+        }
+    }
+
+    /// These names with `table` renamed to one that does not exist.
+    pub fn without(&self, table: &str) -> Self {
+        let missing = |name: &String| if name == table { format!("{name}-missing") } else { name.clone() };
+        Self {
+            users: missing(&self.users),
+            tokens: missing(&self.tokens),
+            permissions: missing(&self.permissions),
+            audit: missing(&self.audit),
+            idempotency: missing(&self.idempotency),
+        }
+    }
+}
+
 /// The four tables as `template.yaml` declares them: (name suffix, partition key, sort key).
 pub const TABLE_KEYS: [(&str, &str, Option<&str>); 5] = [
     ("users", USER_ID, None),

@@ -24,6 +24,8 @@ use permissions_service::store::users::{USER_ID, UserRecord};
 use serde_json::Value;
 
 use super::dynamodb_local::{client, ready};
+use super::events::Event;
+use super::logs::CapturedLogs;
 use super::tables::{TableNames, create_tables};
 
 pub const JWT_SECRET: &str = "test-only-secret-that-is-at-least-32-bytes";
@@ -241,6 +243,22 @@ impl TestEnv {
         }
         lines.sort();
         lines
+    }
+
+    /// Sends `event` to `E` over this world's tables with `table` missing, and proves the answer
+    /// is a 500 that wrote nothing, logged with the request's id as a backend failure. Returns the
+    /// answer and everything logged, for the API's own error shape and what must not leak.
+    pub async fn fails_without<E: TestEndpoint>(&self, table: &str, event: &Event) -> (TestResponse, String) {
+        let jwt = JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap();
+        let broken = TestEnv::over(self.client.clone(), self.tables.without(table), jwt);
+        let logs = CapturedLogs::start();
+        let before = self.snapshot().await;
+        let response = broken.call::<E>(event.http_api()).await;
+        assert_eq!(response.status, 500, "unexpected answer: {response:?}");
+        assert_eq!(self.snapshot().await, before, "a change must not land without its audit record");
+        let text = logs.text();
+        assert!(text.contains(&event.request_id) && text.contains("backend failure"), "{text}");
+        (response, text)
     }
 
     pub async fn audit_count(&self) -> usize {
