@@ -56,10 +56,14 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use lambda_http::Request;
 use permissions_service::auth::api_token::token_hash;
+use permissions_service::auth::jwt::JwtVerifier;
+use permissions_service::authorizer::RoutePermissions;
 use permissions_service::domain::{CompassPermission, Permission, PermissionSet, PermissionUuid};
+use permissions_service::frame::Route;
 use permissions_service::frame::routes::{ADMIN_ADD, ORG_ADD};
-use permissions_service::frame::{Endpoint, Route};
+use permissions_service::lambda_entry::authorizer;
 use permissions_service::local::demo;
+use permissions_service::local::gateway::{GatewayRequest, ProtectedApi};
 use permissions_service::org::OrgTables;
 use permissions_service::store::audit::AUDIT_USER_ID;
 use permissions_service::store::catalog::PERMISSION_UUID;
@@ -68,6 +72,7 @@ use permissions_service::store::idempotency::Claim;
 use permissions_service::store::tokens::TOKEN_HASH;
 use permissions_service::store::users::USER_ID;
 use permissions_service::telemetry::metrics::Activity;
+use permissions_service::telemetry::metrics::Metrics;
 use serde_json::json;
 use support::{Event, TestEndpoint, TestEnv, s};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -342,7 +347,42 @@ fn warm_cases() -> Vec<Box<dyn WarmRow>> {
             },
             direct: admin_history,
         }),
+        through::<support::AdminCheck>(WarmCase {
+            name: "user-check-permissions, an admin checks another user",
+            targets: Targets::Same(demo::ADMIN_TARGET),
+            request: |route, target| {
+                let payload = json!({ "userId": target, "permissions": CHECKED_PERMISSIONS });
+                Event::route(route, None).bearer(&demo::jwt_for(demo::ADMIN)).json(&json!({ "payload": payload }))
+            },
+            direct: admin_list,
+        }),
+        through::<support::AdminCheck>(WarmCase {
+            name: "user-check-permissions, a user checks itself",
+            targets: Targets::Same(demo::ADMIN_TARGET),
+            request: |route, target| {
+                let payload = json!({ "permissions": CHECKED_PERMISSIONS });
+                Event::route(route, None).bearer(&demo::jwt_for(target)).json(&json!({ "payload": payload }))
+            },
+            direct: get_target,
+        }),
+        Box::new(AuthorizerRow {
+            name: "permissions-authorizer, allowed by a wildcard",
+            user: demo::ADMIN_TARGET,
+            method: "POST",
+            path: "/users/invitations",
+        }),
     ]
+}
+
+/// What the check rows ask about: one held through a wildcard, one held exactly, one not held.
+const CHECKED_PERMISSIONS: [&str; 3] = ["compass.users.invite", "compass.users.*", "compass.dashboard.export"];
+
+/// A self-check, written out: the caller's strongly consistent GetItem.
+fn get_target<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async move {
+        let (client, users) = (&direct.client, &direct.tables.users);
+        client.get_item().table_name(users).key(USER_ID, s(round.target)).consistent_read(true).send().await.unwrap();
+    })
 }
 
 /// The org add's request with an `Idempotency-Key` of its own: each round is a first request.
@@ -592,50 +632,80 @@ async fn warm_latency<E: TestEndpoint>(case: &WarmCase) -> WarmResult {
     case.targets.seed(&env, DIRECT, rounds).await;
     let frame = env.frame::<E>();
     let direct = Direct::over(&env);
-    let call = |request: Request| async {
-        let response = frame.handle(request).await;
-        assert_eq!(response.status(), 200, "{}: {:?}", case.name, response.body());
+    let sides = Sides {
+        handler_input: |round: usize| (case.request)(E::ROUTE, &case.targets.of(HANDLER, round)).http_api(),
+        handler: async |request: Request| {
+            let response = frame.handle(request).await;
+            assert_eq!(response.status(), 200, "{}: {:?}", case.name, response.body());
+        },
+        // The direct side's round: its own target, and the id of the request it stands for.
+        direct_input: |round: usize| {
+            let target = case.targets.of(DIRECT, round);
+            let request_id = (case.request)(E::ROUTE, &target).request_id;
+            (target, request_id)
+        },
+        direct: async |(target, request_id): (String, String)| {
+            let round =
+                Round { target: &target, request_id: &request_id, endpoint: E::ROUTE.binary, activity: E::ACTIVITY };
+            (case.direct)(&direct, round).await;
+        },
     };
-    let handler_request = |round: usize| (case.request)(E::ROUTE, &case.targets.of(HANDLER, round)).http_api();
-    // The direct side's round: its own target, and the id of the request it stands for.
-    let direct_round = |round: usize| {
-        let target = case.targets.of(DIRECT, round);
-        let request_id = (case.request)(E::ROUTE, &target).request_id;
-        (target, request_id)
-    };
-    fn round<E: Endpoint>((target, request_id): &(String, String)) -> Round<'_> {
-        Round { target, request_id, endpoint: E::ROUTE.binary, activity: E::ACTIVITY }
-    }
+    interleaved(&meter, case.name, rounds, sides).await
+}
 
+/// The two sides of a warm row: each round's input, built before the clock starts, and the work
+/// timed on it.
+struct Sides<HI, H, DI, D> {
+    handler_input: HI,
+    handler: H,
+    direct_input: DI,
+    direct: D,
+}
+
+/// Round trips first (the next-to-last round on a cold cache, the last warm, and the baseline's,
+/// which must match), then the samples, with which side goes first alternating, so neither pays
+/// for the other's after-effects.
+async fn interleaved<A, B, HI, H, DI, D>(
+    meter: &SdkMeter,
+    name: &str,
+    rounds: usize,
+    sides: Sides<HI, H, DI, D>,
+) -> WarmResult
+where
+    HI: Fn(usize) -> A,
+    H: AsyncFn(A),
+    DI: Fn(usize) -> B,
+    D: AsyncFn(B),
+{
     meter.take_round_trips();
-    call(handler_request(rounds - 2)).await;
+    (sides.handler)((sides.handler_input)(rounds - 2)).await;
     let round_trips_cold_cache = meter.take_round_trips();
-    call(handler_request(rounds - 1)).await;
+    (sides.handler)((sides.handler_input)(rounds - 1)).await;
     let round_trips_warm = meter.take_round_trips();
-    (case.direct)(&direct, round::<E>(&direct_round(rounds - 1))).await;
+    (sides.direct)((sides.direct_input)(rounds - 1)).await;
     let direct_round_trips = meter.take_round_trips();
-    assert_eq!(direct_round_trips, round_trips_warm, "{}: the baseline's round trips are the handler's", case.name);
+    assert_eq!(direct_round_trips, round_trips_warm, "{name}: the baseline's round trips are the handler's");
 
     let mut handler = Vec::with_capacity(SAMPLES);
     let mut direct_times = Vec::with_capacity(SAMPLES);
     let mut outside_sdk = Vec::with_capacity(SAMPLES);
     let mut direct_outside_sdk = Vec::with_capacity(SAMPLES);
     for index in 0..WARMUP + SAMPLES {
-        let prepared = handler_request(index);
-        let direct_request = direct_round(index);
-        let direct_call = || async {
+        let prepared = (sides.handler_input)(index);
+        let mut direct_input = Some((sides.direct_input)(index));
+        let mut direct_call = async || {
+            let input = direct_input.take().expect("one direct call per round");
             meter.take_time_inside();
             let started = Instant::now();
-            (case.direct)(&direct, round::<E>(&direct_request)).await;
+            (sides.direct)(input).await;
             let took = started.elapsed();
             (took, took.saturating_sub(meter.take_time_inside()))
         };
-        // Which goes first alternates, so neither pays for the other's after-effects.
         let direct_first = index % 2 == 1;
         let direct_time_first = if direct_first { Some(direct_call().await) } else { None };
         meter.take_time_inside();
         let started = Instant::now();
-        call(prepared).await;
+        (sides.handler)(prepared).await;
         let handler_time = started.elapsed();
         let sdk_time = meter.take_time_inside();
         let (direct_time, direct_outside) = match direct_time_first {
@@ -656,6 +726,62 @@ async fn warm_latency<E: TestEndpoint>(case: &WarmCase) -> WarmResult {
         direct_outside_sdk: percentiles(direct_outside_sdk),
         round_trips_cold_cache,
         round_trips_warm,
+    }
+}
+
+/// The authorizer's warm row: one allowed decision per round through its entry path (the
+/// binary's `answer`), against the one strongly consistent GetItem it makes.
+struct AuthorizerRow {
+    name: &'static str,
+    /// Whose token each request carries, and the route it asks for.
+    user: &'static str,
+    method: &'static str,
+    path: &'static str,
+}
+
+impl WarmRow for AuthorizerRow {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn measure(&self) -> Pin<Box<dyn Future<Output = WarmResult> + '_>> {
+        Box::pin(async move {
+            let meter = SdkMeter::default();
+            let client = Client::from_conf(support::client_config().interceptor(meter.clone()).build());
+            let env = TestEnv::with_demo_data_over(client.clone()).await;
+            let jwt = JwtVerifier::new(demo::JWT_SECRET.as_bytes(), None, None).unwrap();
+            let authorizer = env.authorizer(demo::ROUTE_PERMISSIONS, jwt);
+            let api = ProtectedApi::new(RoutePermissions::parse(demo::ROUTE_PERMISSIONS).unwrap().route_keys());
+            let route_key = api.route_key(self.method, self.path).expect("a protected route");
+            let headers = [("authorization".to_owned(), format!("Bearer {}", demo::jwt_for(self.user)))];
+            let users = env.tables.users.clone();
+            let sides = Sides {
+                handler_input: |round: usize| {
+                    let request_id = format!("bench-{round}");
+                    let request = GatewayRequest {
+                        route_key: &route_key,
+                        method: self.method,
+                        raw_path: self.path,
+                        raw_query: "",
+                        headers: &headers,
+                        request_id: &request_id,
+                    };
+                    let mut context = lambda_http::Context::default();
+                    context.request_id = request_id.clone();
+                    (request.authorizer_event(), context)
+                },
+                handler: async |(event, context): (serde_json::Value, lambda_http::Context)| {
+                    let answer = authorizer::answer(&authorizer, &Metrics::Off, event, context).await.unwrap();
+                    assert_eq!(answer["isAuthorized"], true, "{}: {answer}", self.name);
+                },
+                direct_input: |_round: usize| (),
+                direct: async |()| {
+                    let key = s(self.user);
+                    client.get_item().table_name(&users).key(USER_ID, key).consistent_read(true).send().await.unwrap();
+                },
+            };
+            interleaved(&meter, self.name, WARMUP + SAMPLES + 2, sides).await
+        })
     }
 }
 
@@ -731,9 +857,12 @@ impl RuntimeStub {
         }
         let body = request.into_body().collect().await.map(|body| body.to_bytes()).unwrap_or_default();
         let status = if path.ends_with("/response") {
+            // An HTTP reply's status; an authorizer's allow reads as the 200 API Gateway lets through.
             serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
-                .and_then(|response| response["statusCode"].as_u64())
+                .and_then(|response| {
+                    response["statusCode"].as_u64().or_else(|| (response["isAuthorized"] == true).then_some(200))
+                })
                 .unwrap_or(0) as u16
         } else {
             eprintln!("runtime error report at {path}: {}", String::from_utf8_lossy(&body));
@@ -840,11 +969,22 @@ enum KeySource {
     SecretsManager(Transport),
 }
 
+/// What a cold case's binary answers, and so which events it is fed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ColdKind {
+    /// The org add: each request grants to a fresh user.
+    Org,
+    /// The admin add: likewise.
+    Admin,
+    /// The authorizer: each event an allowed request of the example's protected API.
+    Authorizer,
+}
+
 /// One row of the cold-start table.
 struct ColdCase {
     name: &'static str,
     binary: &'static str,
-    org_endpoint: bool,
+    kind: ColdKind,
     traced: bool,
     dynamodb: Transport,
     key: KeySource,
@@ -923,6 +1063,7 @@ impl<'a> PreparedCase<'a> {
             ("PERMISSIONS_TABLE", tables.permissions.clone()),
             ("AUDIT_TABLE", tables.audit.clone()),
             ("IDEMPOTENCY_TABLE", tables.idempotency.clone()),
+            ("ROUTE_PERMISSIONS", demo::ROUTE_PERMISSIONS.into()),
         ]);
         match case.key {
             KeySource::Configuration => {
@@ -946,7 +1087,7 @@ impl<'a> PreparedCase<'a> {
         }
         // Every request grants something new (see `FreshUsers`).
         let total = UNMEASURED_STARTS * UNMEASURED_REQUESTS + COLD_STARTS * 3 + RSS_REQUESTS;
-        fresh_users(case.org_endpoint).seed(&env, 'c', total).await;
+        fresh_users(case.kind == ColdKind::Org).seed(&env, 'c', total).await;
         Self {
             case,
             _env: env,
@@ -962,12 +1103,15 @@ impl<'a> PreparedCase<'a> {
 
     /// Starts the binary for `requests` requests, each to a target not granted to before.
     async fn run(&mut self, requests: usize) -> ProcessRun {
-        let org_endpoint = self.case.org_endpoint;
+        let kind = self.case.kind;
         let events = (self.next_target..self.next_target + requests)
             .map(|index| {
-                let target = (fresh_users(org_endpoint).id)('c', index);
-                let event =
-                    if org_endpoint { org_request(&ORG_ADD, &target) } else { admin_request(&ADMIN_ADD, &target) };
+                let target = (fresh_users(kind == ColdKind::Org).id)('c', index);
+                let event = match kind {
+                    ColdKind::Org => org_request(&ORG_ADD, &target),
+                    ColdKind::Admin => admin_request(&ADMIN_ADD, &target),
+                    ColdKind::Authorizer => return allowed_authorizer_event(index).to_string(),
+                };
                 event.http_api_json().to_string()
             })
             .collect();
@@ -993,6 +1137,22 @@ impl<'a> PreparedCase<'a> {
             peak_rss_kib: long_run.peak_rss_kib,
         }
     }
+}
+
+/// An authorizer event for the example's `POST /users/invitations`, with the token of the demo
+/// user whose `compass.users.*` implies what it needs: an allowed decision.
+fn allowed_authorizer_event(index: usize) -> serde_json::Value {
+    let headers = [("authorization".to_owned(), format!("Bearer {}", demo::jwt_for(demo::ADMIN_TARGET)))];
+    let request_id = format!("cold-{index}");
+    let request = GatewayRequest {
+        route_key: "POST /users/invitations",
+        method: "POST",
+        raw_path: "/users/invitations",
+        raw_query: "",
+        headers: &headers,
+        request_id: &request_id,
+    };
+    request.authorizer_event()
 }
 
 struct Throughput {
@@ -1106,6 +1266,7 @@ fn selected(section: &str) -> bool {
 async fn run() {
     let org_binary = env!("CARGO_BIN_EXE_org-user-permissions");
     let admin_binary = env!("CARGO_BIN_EXE_user-add-permissions");
+    let authorizer_binary = env!("CARGO_BIN_EXE_permissions-authorizer");
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     println!("## Benchmark report\n");
     println!("Machine: {cores} cores, `{}`. DynamoDB Local (in memory) on loopback.\n", std::env::consts::ARCH);
@@ -1115,7 +1276,7 @@ async fn run() {
     }
 
     if selected("cold") {
-        cold_start_report(org_binary, admin_binary).await;
+        cold_start_report(org_binary, admin_binary, authorizer_binary).await;
     }
 
     if selected("throughput") {
@@ -1123,7 +1284,7 @@ async fn run() {
     }
 }
 
-async fn cold_start_report(org_binary: &'static str, admin_binary: &'static str) {
+async fn cold_start_report(org_binary: &'static str, admin_binary: &'static str, authorizer_binary: &'static str) {
     let endpoints = ColdEndpoints::start().await;
     println!("\n### Release binaries ({COLD_STARTS} cold starts each; peak RSS over {RSS_REQUESTS} requests)\n");
     println!(
@@ -1133,7 +1294,7 @@ async fn cold_start_report(org_binary: &'static str, admin_binary: &'static str)
     let org = |dynamodb, traced| ColdCase {
         name: "org-user-permissions",
         binary: org_binary,
-        org_endpoint: true,
+        kind: ColdKind::Org,
         traced,
         dynamodb,
         key: KeySource::Configuration,
@@ -1141,8 +1302,16 @@ async fn cold_start_report(org_binary: &'static str, admin_binary: &'static str)
     let admin = |dynamodb, key, traced| ColdCase {
         name: "user-add-permissions",
         binary: admin_binary,
-        org_endpoint: false,
+        kind: ColdKind::Admin,
         traced,
+        dynamodb,
+        key,
+    };
+    let authorizer = |dynamodb, key| ColdCase {
+        name: "permissions-authorizer",
+        binary: authorizer_binary,
+        kind: ColdKind::Authorizer,
+        traced: false,
         dynamodb,
         key,
     };
@@ -1155,6 +1324,8 @@ async fn cold_start_report(org_binary: &'static str, admin_binary: &'static str)
         admin(Transport::Tls, KeySource::Configuration, false),
         admin(Transport::Http, KeySource::SecretsManager(Transport::Http), false),
         admin(Transport::Tls, KeySource::SecretsManager(Transport::Tls), false),
+        authorizer(Transport::Http, KeySource::SecretsManager(Transport::Http)),
+        authorizer(Transport::Tls, KeySource::SecretsManager(Transport::Tls)),
     ];
     let transport = |transport| match transport {
         Transport::Http => "HTTP",
@@ -1179,10 +1350,10 @@ async fn cold_start_report(org_binary: &'static str, admin_binary: &'static str)
     for prepared in prepared {
         let case = prepared.case;
         let result = prepared.finish().await;
-        let key = match (case.org_endpoint, case.key) {
-            (true, _) => "-".to_owned(),
-            (false, KeySource::Configuration) => "`JWT_SECRET`".to_owned(),
-            (false, KeySource::SecretsManager(over)) => format!("Secrets Manager, {}", transport(over)),
+        let key = match (case.kind, case.key) {
+            (ColdKind::Org, _) => "-".to_owned(),
+            (_, KeySource::Configuration) => "`JWT_SECRET`".to_owned(),
+            (_, KeySource::SecretsManager(over)) => format!("Secrets Manager, {}", transport(over)),
         };
         println!(
             "| {} | {} | {key} | {} | {:.2} MiB | {:.1} / {:.1} ms | {:.2} / {:.2} ms | {:.1} ms | {:.2} ms | {:.1} MiB |",

@@ -49,3 +49,14 @@ for value in [
     b"Basic dXNlcjpwYXNz",
 ]:
     write("authorization", value)
+
+# The implication rule: a requested permission, then what the user holds.
+for case in [
+    b"compass.m.a\ncompass.m.*",
+    b"compass.m\ncompass.m.*\ncompass.m",
+    b"compass.mm.a\ncompass.m.*",
+    b"compass.m.*\ncompass.m\ncompass.m.a",
+    b"compass.dashboard.overview\ncompass.dashboard.*\ncompass.dashboard.overview\nCompass.Dashboard.*",
+    b"compass.users.invite\ncompass.users.*\n\xff\xfe\ncompass.*",
+]:
+    write("implies", case)
