@@ -35,8 +35,21 @@ const HEADER: &str = "\
 # declares, blank, the two a local run needs and no deployed function may carry:
 # DYNAMODB_ENDPOINT (every function) and JWT_SECRET (each function that reads its key from
 # JWT_SECRET_ID). events/sam-env.json gives them their local values. CodeUri is `..` because this
-# file lives in events/. The recipe is in README.md, \"Invoking a function with a sample event\".
+# file lives in events/. The architecture is a parameter (Architecture), so a build for the host
+# runs without emulation. The recipe is in README.md, \"Invoking a function with a sample event\".
 #
+";
+
+/// The local template's one parameter of its own: deployed, the functions are arm64; locally,
+/// the host's own architecture spares emulation (`scripts/sam-local` passes it).
+const ARCHITECTURE_PARAMETER: &str = "\
+  # LOCAL ONLY: what `sam build` compiles for and `sam local` runs on. arm64 is what is deployed;
+  # the host's own architecture (x86_64 on most Linux machines) spares QEMU emulation. Pass the
+  # same value to `sam build` and to `sam local` (--parameter-overrides Architecture=x86_64).
+  Architecture:
+    Type: String
+    Default: arm64
+    AllowedValues: [arm64, x86_64]
 ";
 
 /// What a local run adds to every function, and to each one that reads `JWT_SECRET_ID`.
@@ -56,6 +69,7 @@ fn local_template(template: &str) -> String {
     assert_eq!(code_uris, 1, "expected one CodeUri (Globals) in template.yaml, to rebase on events/");
     let mut out = String::from(HEADER);
     let (mut top_level, mut rebased, mut endpoint_hooks, mut key_hooks) = ("", 0, 0, 0);
+    let (mut architecture_parameters, mut architectures) = (0, 0);
     for line in template.lines() {
         if !line.is_empty() && !line.starts_with([' ', '#']) {
             top_level = line;
@@ -65,8 +79,17 @@ fn local_template(template: &str) -> String {
             rebased += 1;
             continue;
         }
+        if top_level == "Globals:" && line == "    Architectures: [arm64]" {
+            out.push_str("    Architectures: [!Ref Architecture]\n");
+            architectures += 1;
+            continue;
+        }
         out.push_str(line);
         out.push('\n');
+        if line == "Parameters:" {
+            out.push_str(ARCHITECTURE_PARAMETER);
+            architecture_parameters += 1;
+        }
         if top_level == "Globals:" && line == "      Variables:" {
             out.push_str(&format!("        {ENDPOINT_HOOK}: \"\"\n"));
             endpoint_hooks += 1;
@@ -78,6 +101,8 @@ fn local_template(template: &str) -> String {
         }
     }
     assert_eq!(rebased, 1, "template.yaml: no `    CodeUri: .` under Globals");
+    assert_eq!(architectures, 1, "template.yaml: no `    Architectures: [arm64]` under Globals");
+    assert_eq!(architecture_parameters, 1, "template.yaml: no `Parameters:` section");
     assert_eq!(endpoint_hooks, 1, "template.yaml: no `      Variables:` under Globals (Function Environment)");
     assert!(key_hooks > 0, "template.yaml: no function reads JWT_SECRET_ID any more; revisit this module");
     out
