@@ -32,11 +32,15 @@ impl RoutePermissions {
 
     /// The map, or what is wrong with it (naming the route, never echoing a whole value).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let Ok(Value::Object(entries)) = serde_json::from_str::<Value>(text) else {
+        let Ok(Entries(entries)) = serde_json::from_str::<Entries>(text) else {
             return Err("must be a JSON object from route key to a permission or a list of them".into());
         };
         let mut routes = HashMap::with_capacity(entries.len());
         for (route_key, needed) in entries {
+            if routes.contains_key(&route_key) {
+                // A JSON parser keeps one of the two silently: a looser later entry would win.
+                return Err(format!("route {route_key:?} is named twice"));
+            }
             let problem = |what: &str| format!("route {route_key:?}: {what}");
             if route_key.trim().is_empty() || route_key.chars().count() > MAX_ROUTE_KEY_CHARS {
                 return Err(format!("a route key must be 1 to {MAX_ROUTE_KEY_CHARS} characters"));
@@ -84,6 +88,31 @@ impl RoutePermissions {
     }
 }
 
+/// A JSON object's entries as written, repeats included (serde_json's map keeps only the last).
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +140,7 @@ mod tests {
             (r#"["GET /a"]"#, "must be a JSON object"),
             ("{", "must be a JSON object"),
             (r#"{"": "compass.a"}"#, "a route key must be"),
+            (r#"{"GET /a": "compass.a.b", "GET /a": "compass.a"}"#, "route \"GET /a\" is named twice"),
         ] {
             let problem = RoutePermissions::parse(text).unwrap_err();
             assert!(problem.starts_with(expected), "{text}: {problem}");

@@ -13,6 +13,7 @@ mod log_secrets;
 mod observability;
 mod process;
 mod readme_examples;
+mod route_maps;
 mod sam_env;
 mod template_policies;
 mod template_routes;
