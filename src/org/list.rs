@@ -67,7 +67,7 @@ impl Endpoint for List {
         let mut permissions: Vec<HeldPermission> = held
             .permissions
             .into_iter()
-            .map(|uuid| HeldPermission { codename: codenames.get(&uuid).cloned(), uuid })
+            .map(|uuid| HeldPermission { codename: codenames.get(&uuid).cloned().flatten(), uuid })
             .collect();
         permissions.sort_unstable_by(|a, b| a.uuid.cmp(&b.uuid));
         Ok(Read { body: OrgPermissionsList { user_uuid: target.into_string(), permissions }, outcome: "listed" })

@@ -47,7 +47,9 @@ const CACHE_CAPACITY: usize = 10_000;
 pub struct Catalog {
     client: Client,
     table: String,
-    codenames: RwLock<HashMap<String, String>>,
+    /// What each entry found says its codename is; `None` for an entry without a string one,
+    /// which exists all the same (the list shows it as `null`, never as an empty string).
+    codenames: RwLock<HashMap<String, Option<String>>>,
 }
 
 /// A caller as read for an org request, and the permission that gives it the right asked for.
@@ -66,12 +68,12 @@ impl Catalog {
         Self { client, table, codenames: RwLock::new(HashMap::new()) }
     }
 
-    /// The codename of each given uuid that exists in the catalog (an entry without a codename
-    /// maps to ""). Uuids absent from the catalog are absent from the answer.
+    /// The codename of each given uuid that exists in the catalog (`None` for an entry without
+    /// a string codename). Uuids absent from the catalog are absent from the answer.
     pub async fn codenames<'a>(
         &self,
         uuids: impl IntoIterator<Item = &'a str>,
-    ) -> Result<HashMap<String, String>, StoreError> {
+    ) -> Result<HashMap<String, Option<String>>, StoreError> {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         {
@@ -129,8 +131,8 @@ impl Catalog {
             None => None,
         };
         let fresh = self.remember(items.remove(&self.table).unwrap_or_default());
-        let carries_a_right = |name: &String| rights.contains(&name.as_str());
-        let holding = |entries: &HashMap<String, String>| {
+        let carries_a_right = |name: &Option<String>| name.as_deref().is_some_and(|name| rights.contains(&name));
+        let holding = |entries: &HashMap<String, Option<String>>| {
             user.permissions.iter().find(|uuid| entries.get(uuid.as_str()).is_some_and(carries_a_right)).cloned()
         };
         let mut right_uuid = holding(&fresh);
@@ -156,7 +158,7 @@ impl Catalog {
         let cache = self.codenames.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         cache
             .iter()
-            .filter(|(_, name)| rights.contains(&name.as_str()))
+            .filter(|(_, name)| name.as_deref().is_some_and(|name| rights.contains(&name)))
             .map(|(uuid, _)| uuid.clone())
             .take(BATCH_SIZE - 2)
             .collect()
@@ -165,7 +167,7 @@ impl Catalog {
     /// Strongly consistent reads of the given entries, remembered in the cache. A stored string
     /// that could not be a key (empty, or longer than DynamoDB allows) names no entry: it is not
     /// sent, so bad stored data reads as "not in the catalog" instead of a ValidationException.
-    async fn fetch(&self, uuids: &[&str]) -> Result<HashMap<String, String>, StoreError> {
+    async fn fetch(&self, uuids: &[&str]) -> Result<HashMap<String, Option<String>>, StoreError> {
         let uuids: Vec<&str> = uuids.iter().copied().filter(|uuid| super::is_usable_key(uuid)).collect();
         let mut found = HashMap::new();
         for chunk in uuids.chunks(BATCH_SIZE) {
@@ -176,12 +178,12 @@ impl Catalog {
         Ok(found)
     }
 
-    fn remember(&self, items: Vec<HashMap<String, AttributeValue>>) -> HashMap<String, String> {
-        let entries: HashMap<String, String> = items
+    fn remember(&self, items: Vec<HashMap<String, AttributeValue>>) -> HashMap<String, Option<String>> {
+        let entries: HashMap<String, Option<String>> = items
             .iter()
             .filter_map(|item| {
                 let uuid = read_string(item, PERMISSION_UUID)?;
-                Some((uuid.to_owned(), read_string(item, CODENAME).unwrap_or_default().to_owned()))
+                Some((uuid.to_owned(), read_string(item, CODENAME).map(str::to_owned)))
             })
             .collect();
         let mut cache = self.codenames.write().unwrap_or_else(|poisoned| poisoned.into_inner());

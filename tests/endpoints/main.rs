@@ -4,6 +4,7 @@
 
 mod attacks;
 mod backend_faults;
+mod catalog_codenames;
 mod concurrency;
 mod conflict_emulator;
 mod hostile_input;
