@@ -227,9 +227,6 @@ impl Changes {
             let reasons = cancelled.cancellation_reasons();
             match classify(reasons, change, layout)? {
                 Some(Judged::Answer(outcome)) => return Ok(outcome),
-                Some(Judged::AlreadyLanded) => {
-                    return Ok(ChangeOutcome::Applied { changed: expectation.changes_something() });
-                }
                 Some(Judged::Expect(next)) => {
                     // The target is not what this attempt assumed: build the next from what it
                     // holds, and send it at once.
@@ -562,9 +559,6 @@ fn is_transient(reason: &CancellationReason) -> bool {
 
 enum Judged {
     Answer(ChangeOutcome),
-    /// The audit record under this change's event id exists: an earlier attempt of this very
-    /// change committed (its answer was lost), so this one is done.
-    AlreadyLanded,
     /// The target is there and in scope but not as the attempt assumed: try again expecting this.
     Expect(Expectation),
 }
@@ -586,7 +580,14 @@ fn classify(reasons: &[CancellationReason], change: &Change<'_>, layout: Layout)
         })));
     }
     if failed(Some(layout.audit)).is_some() {
-        return Ok(Some(Judged::AlreadyLanded));
+        // Every attempt has an event id of its own, and the SDK's resends of one attempt carry
+        // its ClientRequestToken (answered as the first, never evaluated again): no attempt of
+        // this change can have written the record. Something else did, and nothing of this
+        // change committed, so a 200 would be false.
+        return Err(StoreError::new(
+            "TransactWriteItems",
+            format!("an audit record of user {} already has this attempt's event id", change.target_user_id),
+        ));
     }
     let self_change = layout.caller.is_none();
     if let Some(reason) = failed(layout.claim) {
