@@ -1,7 +1,7 @@
 //! `GET /user/permission-history?userId=<ObjectId>[&limit=1..100][&cursor=...]`: who changed a
 //! user's permissions, newest first, a page at a time.
 //!
-//! Checks: route, JWT (401), query (400: `userId`, `limit`, and a cursor this service issued for
+//! Checks: route, JWT (401), query (400: `userId`, `limit`, and a well-formed cursor bound to
 //! this `userId`), the caller's admin role (403), the target (404, even when it has records).
 //! A body is ignored. Strongly consistent, never audited, writes nothing.
 //!

@@ -7,6 +7,7 @@ mod backend_faults;
 mod catalog_codenames;
 mod concurrency;
 mod conflict_emulator;
+mod history_cursor;
 mod history_refusals;
 mod hostile_input;
 mod hostile_queries;
