@@ -424,17 +424,22 @@ impl Direct {
 
     /// The change's transaction as the store sends it for a request that succeeds: its first
     /// attempt and, when DynamoDB cancels that (here only ever because nothing would change), the
-    /// audited no-op, under the same event id.
+    /// audited no-op, each under an event id of its own, which is also its ClientRequestToken.
     async fn transact(&self, change: &Change<'_>) {
+        let send = |items, event_id: &str| {
+            self.client.transact_write_items().set_transact_items(Some(items)).client_request_token(event_id).send()
+        };
         let event_id = uuid::Uuid::now_v7().to_string();
-        let send = |items| self.client.transact_write_items().set_transact_items(Some(items)).send();
-        let Err(error) = send(self.changes.first_attempt(change, &event_id).unwrap()).await else { return };
+        let Err(error) = send(self.changes.first_attempt(change, &event_id).unwrap(), &event_id).await else {
+            return;
+        };
         assert!(
             matches!(error.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))),
             "{}",
             DisplayErrorContext(&error)
         );
-        send(self.changes.no_change_attempt(change, &event_id).unwrap()).await.unwrap();
+        let event_id = uuid::Uuid::now_v7().to_string();
+        send(self.changes.no_change_attempt(change, &event_id).unwrap(), &event_id).await.unwrap();
     }
 }
 

@@ -16,8 +16,11 @@
 //! retried here with jittered backoff, for up to [`CONTENTION_BUDGET`]; past it the answer is a
 //! 503, as for throttling.
 //!
-//! The SDK gives each call a `ClientRequestToken` and reuses it on its own retries, so a retry of
-//! an attempt that did commit is answered as that commit, not evaluated again.
+//! Each attempt carries its own `ClientRequestToken` (its audit event id), which the SDK reuses on
+//! its own retries, so a retry of an attempt that did commit is answered as that commit, not
+//! evaluated again. A retry that finds the attempt still running is answered
+//! `TransactionInProgressException`; the attempt is then resent as it is until it resolves
+//! ([`Changes::send_until_resolved`]), so the answer is what the attempt did.
 //!
 //! The first attempt assumes nothing about the target: a grant requires at least one permission to
 //! be new and room for all of them, a revoke at least one to be held (so whether a change changed
@@ -65,6 +68,18 @@ pub fn limit_message(would_hold: usize) -> String {
 const CONTENTION_BUDGET: Duration = Duration::from_secs(3);
 /// A bound on attempts whatever the clock says, including those re-judged on what the target holds.
 const MAX_ATTEMPTS: u32 = 40;
+/// How long one attempt is resent while DynamoDB says it is still in progress, from its first
+/// sending. The SDK's documentation of `TransactionInProgressException` asks for a retry more
+/// than 5 s after the first attempt, so that the retry "triggers completion"; this leaves one,
+/// and with [`CONTENTION_BUDGET`] stays within the request's own budget (the Lambda timeout less
+/// 1 s).
+const IN_PROGRESS_BUDGET: Duration = Duration::from_secs(6);
+
+/// A `TransactWriteItems` call's result, as the SDK gives it.
+type Sent = Result<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
+    aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+>;
 
 /// What the caller must still hold when the write commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +230,7 @@ impl Changes {
             // a retry of a committed one as that commit.)
             let event_id = uuid::Uuid::now_v7().to_string();
             let (items, layout) = self.transact_items(change, &event_id, &expectation)?;
-            let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            let result = self.send_until_resolved(items, &event_id).await?;
             let error = match result {
                 Ok(_) => return Ok(ChangeOutcome::Applied { changed: expectation.changes_something() }),
                 Err(error) => error,
@@ -257,6 +272,41 @@ impl Changes {
         let cause = if throttled { "throttled" } else { "contended (TransactionConflict)" };
         let detail = format!("still {cause} after {attempt} attempts in {} ms", started.elapsed().as_millis());
         Err(StoreError::throttled("TransactWriteItems", detail))
+    }
+
+    /// Sends one attempt under its own `ClientRequestToken` (its event id, unique to it), and
+    /// again, the very same items under the same token, for as long as DynamoDB answers
+    /// `TransactionInProgressException`: the SDK resends an attempt that outlived its timeout, and
+    /// DynamoDB says so while the first is still running. Once that one ends, a resend is answered
+    /// as its outcome (a commit is answered as the commit, never applied again), so the change is
+    /// answered as what it did. The items are resent, not rebuilt: they carry the attempt's time
+    /// (`:now`), and another request under the same token would be refused as a different one.
+    /// Past [`IN_PROGRESS_BUDGET`] the outcome is unknown: a 500, as for any lost answer.
+    async fn send_until_resolved(&self, items: Vec<TransactWriteItem>, token: &str) -> Result<Sent, StoreError> {
+        let started = Instant::now();
+        let mut resends = 0;
+        loop {
+            let request = self.client.transact_write_items().set_transact_items(Some(items.clone()));
+            let result = request.client_request_token(token).send().await;
+            let in_progress = result
+                .as_ref()
+                .err()
+                .and_then(|error| error.as_service_error())
+                .is_some_and(|error| matches!(error, TransactWriteItemsError::TransactionInProgressException(_)));
+            if !in_progress {
+                return Ok(result);
+            }
+            let pause = full_jitter(resends);
+            if started.elapsed() + pause > IN_PROGRESS_BUDGET {
+                let detail = format!(
+                    "still in progress after {resends} resends in {} ms: it may yet commit",
+                    started.elapsed().as_millis()
+                );
+                return Err(StoreError::new("TransactWriteItems", detail));
+            }
+            resends += 1;
+            tokio::time::sleep(pause).await;
+        }
     }
 
     /// The transaction's parts, in order: the key check, the caller check, the target's update,

@@ -26,6 +26,7 @@ mod startup;
 mod stored_data;
 #[path = "../support/mod.rs"]
 mod support;
+mod transaction_in_progress;
 mod user_add_permissions;
 mod user_list_permissions;
 mod user_permission_history;
