@@ -22,6 +22,13 @@
 //! `TransactionInProgressException`; the attempt is then resent as it is until it resolves
 //! ([`Changes::send_until_resolved`]), so the answer is what the attempt did.
 //!
+//! Per target user, the audit trail is in commit order: the target's update sets its
+//! `last_event_id` to the attempt's event id, on the condition that the one stored is smaller.
+//! When it is not (the SDK resent the attempt, event id and all, after another change committed;
+//! or another function's clock is ahead), the next attempt's event id is made to pass it
+//! ([`event_id_after`]). Changes to one user commit one at a time, so their event ids rise in
+//! commit order, and `at` is the event id's time. This costs nothing on the usual path.
+//!
 //! The first attempt assumes nothing about the target: a grant requires at least one permission to
 //! be new and room for all of them, a revoke at least one to be held (so whether a change changed
 //! anything costs no round trip when it did). When that fails, DynamoDB returns the target's item,
@@ -42,7 +49,7 @@ pub use super::audit::Action;
 use super::audit::{AUDIT_EVENT_ID, AuditRecord};
 use super::idempotency::{Claim, EXPIRES_AT as IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, StoredAnswer, epoch_seconds};
 use super::tokens::{EXPIRES_AT, TOKEN_HASH};
-use super::users::{ADMIN_ROLE, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
+use super::users::{ADMIN_ROLE, LAST_EVENT_ID, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
 use super::{StoreError, is_throttling_code, string_attribute};
 use crate::backoff::full_jitter;
 use crate::domain::PermissionSet;
@@ -215,6 +222,8 @@ impl Changes {
 
     pub async fn apply(&self, change: &Change<'_>) -> Result<ChangeOutcome, StoreError> {
         let mut expectation = Expectation::Unknown;
+        // The target's last event id, when an attempt found it not before its own.
+        let mut floor: Option<String> = None;
         let started = Instant::now();
         let mut throttled = false;
         // The key's own record in another request's transaction: that request is in flight.
@@ -222,13 +231,11 @@ impl Changes {
         let mut attempt = 0;
         while attempt < MAX_ATTEMPTS {
             attempt += 1;
-            // Each attempt is built afresh, with a new audit event id and time: a UUIDv7 sorts by
-            // time, so of two changes that conflicted, the one that committed later is the later
-            // record, and the history's order is the order the changes were applied in. (An
-            // attempt is only retried once DynamoDB cancelled it, so it never committed; the
-            // SDK's own retries of one attempt reuse its ClientRequestToken, and DynamoDB answers
-            // a retry of a committed one as that commit.)
-            let event_id = uuid::Uuid::now_v7().to_string();
+            // Each attempt is built afresh, with a new audit event id: a UUIDv7, after the
+            // target's last one when an attempt found that it was not (see `event_id_after`).
+            // An attempt is only built again once DynamoDB cancelled the last, so that one never
+            // committed.
+            let event_id = event_id_after(floor.as_deref())?;
             let (items, layout) = self.transact_items(change, &event_id, &expectation)?;
             let result = self.send_until_resolved(items, &event_id).await?;
             let error = match result {
@@ -240,11 +247,14 @@ impl Changes {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             };
             let reasons = cancelled.cancellation_reasons();
+            if let Some(last) = target_event_id_not_before(reasons, layout, &event_id)? {
+                floor = Some(last);
+            }
             match classify(reasons, change, layout)? {
                 Some(Judged::Answer(outcome)) => return Ok(outcome),
                 Some(Judged::Expect(next)) => {
-                    // The target is not what this attempt assumed: build the next from what it
-                    // holds, and send it at once.
+                    // The target is not what this attempt assumed (what it holds, or its last
+                    // event id): build the next from what it holds, and send it at once.
                     expectation = next;
                     continue;
                 }
@@ -339,7 +349,7 @@ impl Changes {
             items.push(self.claim_put(claim)?);
         }
         layout.target = items.len();
-        items.push(self.target_update(change, expectation, folded_right)?);
+        items.push(self.target_update(change, expectation, event_id, folded_right)?);
         layout.audit = items.len();
         items.push(self.audit_put(change, event_id)?);
         Ok((items, layout))
@@ -391,17 +401,18 @@ impl Changes {
         &self,
         change: &Change<'_>,
         expectation: &Expectation,
+        event_id: &str,
         folded_right: Option<RightCondition>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut target = TargetCondition::new(change, expectation);
+        let mut target = TargetCondition::new(change, expectation, event_id);
         if let Some(right) = folded_right {
             target.clauses.push(right.expression);
             target.values.extend(right.values);
             target.names.extend(right.names);
         }
         let verb = match change.action {
-            Action::Grant => "ADD #p :changed",
-            Action::Revoke => "DELETE #p :changed",
+            Action::Grant => "ADD #p :changed SET #last = :event_id",
+            Action::Revoke => "DELETE #p :changed SET #last = :event_id",
         };
         let mut update = Update::builder()
             .table_name(&self.users_table)
@@ -507,11 +518,16 @@ struct TargetCondition {
 }
 
 impl TargetCondition {
-    fn new(change: &Change<'_>, expectation: &Expectation) -> Self {
+    fn new(change: &Change<'_>, expectation: &Expectation, event_id: &str) -> Self {
+        // The target's last event id before this one: per target user, committed event ids rise
+        // in commit order, so the audit trail's order is the order the changes were made in.
         let mut condition = Self {
-            clauses: vec!["attribute_exists(#user_id)".to_owned()],
-            values: Vec::new(),
-            names: vec![("#user_id", USER_ID), ("#p", PERMISSIONS)],
+            clauses: vec![
+                "attribute_exists(#user_id)".to_owned(),
+                "(attribute_not_exists(#last) OR #last < :event_id)".to_owned(),
+            ],
+            values: vec![(":event_id".to_owned(), string_attribute(event_id))],
+            names: vec![("#user_id", USER_ID), ("#p", PERMISSIONS), ("#last", LAST_EVENT_ID)],
         };
         if let CallerRight::OrgEditor { org_uuid, .. } = change.caller_right {
             condition.clauses.push("#org_uuid = :target_org".to_owned());
@@ -584,6 +600,64 @@ impl TargetCondition {
     }
 }
 
+/// A new event id: a UUIDv7 of now, or when `floor` (the target's last event id, found not
+/// before an attempt's own) is not behind the clock, of the millisecond after it, with random
+/// bits: either way after `floor`, since a UUIDv7 sorts by its millisecond first. The clock is
+/// behind `floor` when the attempt was resent by the SDK after another change committed (the
+/// resend keeps its first event id) or when another function's clock runs ahead of this one's.
+/// `uuid`'s `now_v7` is monotonic within the process, so this process's own ids rise anyway.
+fn event_id_after(floor: Option<&str>) -> Result<String, StoreError> {
+    let now = uuid::Uuid::now_v7();
+    let Some(floor) = floor else { return Ok(now.to_string()) };
+    let Some(floor_millis) = uuid::Uuid::parse_str(floor).ok().as_ref().and_then(v7_millis) else {
+        // Data no request of ours writes, and no event id could pass: an operator must look.
+        return Err(StoreError::new(
+            "TransactWriteItems",
+            format!("the target's {LAST_EVENT_ID} {floor:?} is not an event id"),
+        ));
+    };
+    if v7_millis(&now).is_some_and(|millis| millis > floor_millis) {
+        return Ok(now.to_string());
+    }
+    let millis = floor_millis.saturating_add(1);
+    let nanos = u32::try_from((millis % 1_000) * 1_000_000).unwrap_or_default();
+    Ok(uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, millis / 1_000, nanos)).to_string())
+}
+
+/// The epoch milliseconds of a UUIDv7; `None` for any other UUID.
+fn v7_millis(id: &uuid::Uuid) -> Option<u64> {
+    if id.get_version_num() != 7 {
+        return None;
+    }
+    let (seconds, nanos) = id.get_timestamp()?.to_unix();
+    Some(seconds.saturating_mul(1_000).saturating_add(u64::from(nanos / 1_000_000)))
+}
+
+/// The time an event id carries: the audit record's `at`, so that `at` follows the trail's order.
+fn event_time(event_id: &str) -> SystemTime {
+    let millis = uuid::Uuid::parse_str(event_id).ok().as_ref().and_then(v7_millis);
+    millis.map_or_else(SystemTime::now, |millis| UNIX_EPOCH + Duration::from_millis(millis))
+}
+
+/// The target's last event id, when the target's condition failed and it is not before this
+/// attempt's: the next attempt's must pass it. A stored one that is not a string fails every
+/// attempt's condition: a 500, for an operator to look at.
+fn target_event_id_not_before(
+    reasons: &[CancellationReason],
+    layout: Layout,
+    event_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let item = reasons
+        .get(layout.target)
+        .filter(|reason| reason.code() == Some(CONDITION_FAILED))
+        .and_then(CancellationReason::item);
+    match item.and_then(|item| item.get(LAST_EVENT_ID)) {
+        None => Ok(None),
+        Some(AttributeValue::S(last)) => Ok((last.as_str() >= event_id).then(|| last.clone())),
+        Some(_) => Err(StoreError::new("TransactWriteItems", format!("the target's {LAST_EVENT_ID} is not a string"))),
+    }
+}
+
 fn audit_record(change: &Change<'_>, event_id: &str) -> AuditRecord {
     AuditRecord {
         user_id: change.target_user_id.to_owned(),
@@ -592,7 +666,7 @@ fn audit_record(change: &Change<'_>, event_id: &str) -> AuditRecord {
         actor_id: change.caller_id.to_owned(),
         endpoint: change.endpoint.to_owned(),
         permissions: change.permissions.as_slice().to_vec(),
-        at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        at: humantime::format_rfc3339_millis(event_time(event_id)).to_string(),
         request_id: change.request_id.to_owned(),
         org_uuid: match change.caller_right {
             CallerRight::OrgEditor { org_uuid, .. } => Some(org_uuid.to_owned()),
@@ -703,5 +777,46 @@ fn in_scope(right: &CallerRight<'_>, target: &UserRecord) -> bool {
     match right {
         CallerRight::OrgEditor { org_uuid, .. } => target.org_uuid.as_deref() == Some(*org_uuid),
         CallerRight::Admin => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v7_at(millis: u64) -> String {
+        let nanos = u32::try_from((millis % 1_000) * 1_000_000).unwrap();
+        uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, millis / 1_000, nanos)).to_string()
+    }
+
+    fn now_millis() -> u64 {
+        u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
+    }
+
+    #[test]
+    fn an_event_id_passes_its_floor_by_the_clock_or_by_one_millisecond() {
+        // A floor behind the clock: the clock's id.
+        let behind = v7_at(now_millis() - 60_000);
+        let id = event_id_after(Some(&behind)).unwrap();
+        assert!(id > behind);
+        assert!(event_time(&id) >= SystemTime::now() - Duration::from_secs(1));
+        // A floor ahead of the clock, whatever its random bits: the millisecond after it.
+        let ahead_millis = now_millis() + 3_600_000;
+        for _ in 0..200 {
+            let ahead = v7_at(ahead_millis);
+            let id = event_id_after(Some(&ahead)).unwrap();
+            assert!(id > ahead, "{id} <= {ahead}");
+            assert_eq!(event_time(&id), UNIX_EPOCH + Duration::from_millis(ahead_millis + 1));
+        }
+        // Without a floor, ids of this process still rise.
+        let ids: Vec<String> = (0..1_000).map(|_| event_id_after(None).unwrap()).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[test]
+    fn a_floor_that_is_not_an_event_id_is_an_error() {
+        for floor in ["zzz", "", "00000000-0000-4000-8000-000000000000"] {
+            assert!(event_id_after(Some(floor)).is_err(), "{floor}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! tables, so tests run in parallel).
 
 mod attacks;
+mod audit_order;
 mod backend_faults;
 mod catalog_codenames;
 mod concurrency;
