@@ -448,9 +448,9 @@ fn permission_set<P: Permission>(permissions: &[&str], parse: fn(&str) -> Option
     PermissionSet::new(permissions.iter().map(|permission| parse(permission).unwrap()).collect()).unwrap()
 }
 
-/// The org API's change, written out: the key's GetItem, the caller's BatchGetItem with its
-/// right's catalog entry (warm, the requested uuids are in the catalog cache), then the store's
-/// transaction.
+/// The org API's change, written out: warm, one BatchGetItem of the key, its caller (the process
+/// knows whose the key is) and the right's catalog entry (the requested uuids are in the catalog
+/// cache), then the store's transaction.
 fn org_change<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
     Box::pin(org_change_with(direct, round, false))
 }
@@ -462,10 +462,9 @@ fn org_change_keyed<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Fut
 
 async fn org_change_with(direct: &Direct, round: Round<'_>, keyed: bool) {
     let (client, tables) = (&direct.client, &direct.tables);
-    let key = s(&direct.key_hash);
-    client.get_item().table_name(&tables.tokens).key(TOKEN_HASH, key).consistent_read(true).send().await.unwrap();
     client
         .batch_get_item()
+        .request_items(&tables.tokens, read_keys(TOKEN_HASH, &[&direct.key_hash]))
         .request_items(&tables.users, read_keys(USER_ID, &[demo::EDITOR]))
         .request_items(&tables.permissions, read_keys(PERMISSION_UUID, &[demo::EDIT_ORG_USERS]))
         .send()
@@ -528,15 +527,14 @@ fn read_keys(key_name: &str, keys: &[&str]) -> KeysAndAttributes {
     KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().unwrap()
 }
 
-/// The org list, written out: the key's GetItem, then the caller, the target and the right's
-/// catalog entry in one BatchGetItem (the codenames come from the warm cache).
+/// The org list, written out: warm, the key, the caller, the target and the right's catalog entry
+/// in one BatchGetItem (the codenames come from the warm cache).
 fn org_list<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
     Box::pin(async move {
         let (client, tables) = (&direct.client, &direct.tables);
-        let key = s(&direct.key_hash);
-        client.get_item().table_name(&tables.tokens).key(TOKEN_HASH, key).consistent_read(true).send().await.unwrap();
         client
             .batch_get_item()
+            .request_items(&tables.tokens, read_keys(TOKEN_HASH, &[&direct.key_hash]))
             .request_items(&tables.users, read_keys(USER_ID, &[demo::EDITOR, round.target]))
             .request_items(&tables.permissions, read_keys(PERMISSION_UUID, &[demo::EDIT_ORG_USERS]))
             .send()

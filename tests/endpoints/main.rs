@@ -17,6 +17,7 @@ mod in_flight;
 mod jwt_rotation;
 mod lambda_process;
 mod limits;
+mod org_round_trips;
 mod org_user_permissions;
 mod org_user_permissions_list;
 mod org_user_permissions_remove;

@@ -21,6 +21,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         "OrgUserPermissionsFunction",
         &[
             ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt TokensTable.Arn"),
             ("dynamodb:ConditionCheckItem", "!GetAtt TokensTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
@@ -34,6 +35,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         "OrgUserPermissionsRemoveFunction",
         &[
             ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt TokensTable.Arn"),
             ("dynamodb:ConditionCheckItem", "!GetAtt TokensTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
@@ -47,6 +49,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         "OrgUserPermissionsListFunction",
         &[
             ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt TokensTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
         ],
