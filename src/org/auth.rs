@@ -144,3 +144,26 @@ impl OrgApi {
         Ok(self.catalog.caller_holding(users, &token.user_id, rights, other).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_owners_stay_bounded_and_forget_a_refused_key() {
+        let owners = KeyOwners::default();
+        for index in 0..KEY_OWNERS_CAPACITY + 100 {
+            owners.remember(&format!("key-{index}"), "user");
+        }
+        assert_eq!(owners.len(), KEY_OWNERS_CAPACITY);
+        // The newest is always kept: making room never evicts the key being remembered.
+        let newest = format!("key-{}", KEY_OWNERS_CAPACITY + 99);
+        assert_eq!(owners.predicted(&newest).as_deref(), Some("user"));
+        owners.remember(&newest, "another");
+        assert_eq!((owners.predicted(&newest).as_deref(), owners.len()), (Some("another"), KEY_OWNERS_CAPACITY));
+        owners.forget(&newest);
+        assert_eq!((owners.predicted(&newest), owners.len()), (None, KEY_OWNERS_CAPACITY - 1));
+        owners.forget("never-seen");
+        assert_eq!(owners.len(), KEY_OWNERS_CAPACITY - 1);
+    }
+}
