@@ -93,6 +93,13 @@ impl OrgApi {
         }
     }
 
+    /// Changes to one user made by this process take turns (see `Changes::taking_turns`): for
+    /// `local-api`, which serves every request in one process over DynamoDB Local.
+    pub fn taking_turns_per_user(mut self) -> Self {
+        self.changes = self.changes.taking_turns();
+        self
+    }
+
     /// Reads the tables' names before anything slower, so a missing one fails init at once; then
     /// opens the DynamoDB connection with a read of the tokens table, the one its IAM policy
     /// allows GetItem on.

@@ -36,6 +36,8 @@
 //! really new, or, when nothing would change, a no-op that is still audited. Each such attempt
 //! requires what it assumed, so a concurrent change sends it back to be judged again.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
@@ -158,6 +160,42 @@ pub struct Changes {
     tokens_table: Option<String>,
     /// The first answers to `Idempotency-Key`s, for changes that carry a claim.
     idempotency_table: Option<String>,
+    /// Set where this process's changes to one user must take turns ([`Changes::taking_turns`]).
+    turns: Option<Arc<Turns>>,
+}
+
+/// Per target user, the change of this process that may send its transactions now.
+#[derive(Debug, Default)]
+struct Turns {
+    users: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A change's turn on its target: held for the whole change, released on drop.
+struct Turn<'a> {
+    turns: &'a Turns,
+    user_id: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Turns {
+    async fn take(&self, user_id: &str) -> Turn<'_> {
+        let turn = {
+            let mut users = self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            users.entry(user_id.to_owned()).or_default().clone()
+        };
+        Turn { turns: self, user_id: user_id.to_owned(), guard: Some(turn.lock_owned().await) }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut users = self.turns.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // The map's and this guard's are the only holders: nobody waits, so the entry goes.
+        if users.get(&self.user_id).is_some_and(|turn| Arc::strong_count(turn) <= 2) {
+            users.remove(&self.user_id);
+        }
+        self.guard.take();
+    }
 }
 
 /// What an attempt assumes about the target, and so what its condition requires.
@@ -192,7 +230,19 @@ struct Layout {
 
 impl Changes {
     pub fn new(client: Client, users_table: String, audit_table: String) -> Self {
-        Self { client, users_table, audit_table, tokens_table: None, idempotency_table: None }
+        Self { client, users_table, audit_table, tokens_table: None, idempotency_table: None, turns: None }
+    }
+
+    /// This process's changes to one user take turns: for a process that serves many requests
+    /// at once over a store that, unlike DynamoDB, runs transactions on one item side by side
+    /// (DynamoDB Local, under `local-api`). DynamoDB cancels all but one of them
+    /// (`TransactionConflict`), so changes to one user commit one at a time, in about the order
+    /// their event ids were made; side by side, they commit in any order, and the audit order
+    /// rule turns each overtaking into a failed attempt, cascading under load. A Lambda process
+    /// serves one request at a time and has no use for this.
+    pub fn taking_turns(mut self) -> Self {
+        self.turns = Some(Arc::default());
+        self
     }
 
     /// Changes that carry an `Idempotency-Key` claim write it to this table.
@@ -221,6 +271,10 @@ impl Changes {
     }
 
     pub async fn apply(&self, change: &Change<'_>) -> Result<ChangeOutcome, StoreError> {
+        let _turn = match &self.turns {
+            Some(turns) => Some(turns.take(change.target_user_id).await),
+            None => None,
+        };
         let mut expectation = Expectation::Unknown;
         // The target's last event id, when an attempt found it not before its own.
         let mut floor: Option<String> = None;
@@ -247,15 +301,31 @@ impl Changes {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             };
             let reasons = cancelled.cancellation_reasons();
-            if let Some(last) = target_event_id_not_before(reasons, layout, &event_id)? {
-                floor = Some(last);
+            let overtaken = target_event_id_not_before(reasons, layout, &event_id)?;
+            let was_overtaken = overtaken.is_some();
+            if overtaken.is_some() {
+                floor = overtaken;
             }
             match classify(reasons, change, layout)? {
                 Some(Judged::Answer(outcome)) => return Ok(outcome),
-                Some(Judged::Expect(next)) => {
-                    // The target is not what this attempt assumed (what it holds, or its last
-                    // event id): build the next from what it holds, and send it at once.
+                Some(Judged::Expect(next)) if !was_overtaken => {
+                    // The target is not what this attempt assumed: build the next from what it
+                    // holds, and send it at once.
                     expectation = next;
+                    continue;
+                }
+                Some(Judged::Expect(next)) => {
+                    // Another change to the target committed after this attempt was built: it
+                    // is contention, as a TransactionConflict is, and is paced like one. Sent at
+                    // once, the attempts of many concurrent changes to one user would keep
+                    // overtaking each other where nothing else makes them take turns (DynamoDB
+                    // Local, which never cancels for a conflict).
+                    expectation = next;
+                    let pause = full_jitter(attempt - 1);
+                    if started.elapsed() + pause > CONTENTION_BUDGET {
+                        break;
+                    }
+                    tokio::time::sleep(pause).await;
                     continue;
                 }
                 None => {}
@@ -811,6 +881,25 @@ mod tests {
         // Without a floor, ids of this process still rise.
         let ids: Vec<String> = (0..1_000).map(|_| event_id_after(None).unwrap()).collect();
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[tokio::test]
+    async fn changes_to_one_user_take_turns_and_leave_nothing_behind() {
+        let turns = Turns::default();
+        let first = turns.take("u").await;
+        let other_user = turns.take("v").await;
+        let second = turns.take("u");
+        tokio::pin!(second);
+        assert!(ready_soon(second.as_mut()).await.is_none(), "the second change to u must wait");
+        drop(first);
+        let second = second.await;
+        drop((second, other_user));
+        assert!(turns.users.lock().unwrap().is_empty());
+    }
+
+    /// `future`'s output if it is ready within 20 ms; `None` while it waits.
+    async fn ready_soon<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
+        tokio::time::timeout(Duration::from_millis(20), future).await.ok()
     }
 
     #[test]
