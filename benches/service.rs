@@ -464,17 +464,22 @@ impl Direct {
 
     /// The change's transaction as the store sends it for a request that succeeds: its first
     /// attempt and, when DynamoDB cancels that (here only ever because nothing would change), the
-    /// audited no-op, under the same event id.
+    /// audited no-op, each under an event id of its own, which is also its ClientRequestToken.
     async fn transact(&self, change: &Change<'_>) {
+        let send = |items, event_id: &str| {
+            self.client.transact_write_items().set_transact_items(Some(items)).client_request_token(event_id).send()
+        };
         let event_id = uuid::Uuid::now_v7().to_string();
-        let send = |items| self.client.transact_write_items().set_transact_items(Some(items)).send();
-        let Err(error) = send(self.changes.first_attempt(change, &event_id).unwrap()).await else { return };
+        let Err(error) = send(self.changes.first_attempt(change, &event_id).unwrap(), &event_id).await else {
+            return;
+        };
         assert!(
             matches!(error.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_))),
             "{}",
             DisplayErrorContext(&error)
         );
-        send(self.changes.no_change_attempt(change, &event_id).unwrap()).await.unwrap();
+        let event_id = uuid::Uuid::now_v7().to_string();
+        send(self.changes.no_change_attempt(change, &event_id).unwrap(), &event_id).await.unwrap();
     }
 }
 
@@ -483,9 +488,9 @@ fn permission_set<P: Permission>(permissions: &[&str], parse: fn(&str) -> Option
     PermissionSet::new(permissions.iter().map(|permission| parse(permission).unwrap()).collect()).unwrap()
 }
 
-/// The org API's change, written out: the key's GetItem, the caller's BatchGetItem with its
-/// right's catalog entry (warm, the requested uuids are in the catalog cache), then the store's
-/// transaction.
+/// The org API's change, written out: warm, one BatchGetItem of the key, its caller (the process
+/// knows whose the key is) and the right's catalog entry (the requested uuids are in the catalog
+/// cache), then the store's transaction.
 fn org_change<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
     Box::pin(org_change_with(direct, round, false))
 }
@@ -497,10 +502,9 @@ fn org_change_keyed<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Fut
 
 async fn org_change_with(direct: &Direct, round: Round<'_>, keyed: bool) {
     let (client, tables) = (&direct.client, &direct.tables);
-    let key = s(&direct.key_hash);
-    client.get_item().table_name(&tables.tokens).key(TOKEN_HASH, key).consistent_read(true).send().await.unwrap();
     client
         .batch_get_item()
+        .request_items(&tables.tokens, read_keys(TOKEN_HASH, &[&direct.key_hash]))
         .request_items(&tables.users, read_keys(USER_ID, &[demo::EDITOR]))
         .request_items(&tables.permissions, read_keys(PERMISSION_UUID, &[demo::EDIT_ORG_USERS]))
         .send()
@@ -563,15 +567,14 @@ fn read_keys(key_name: &str, keys: &[&str]) -> KeysAndAttributes {
     KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().unwrap()
 }
 
-/// The org list, written out: the key's GetItem, then the caller, the target and the right's
-/// catalog entry in one BatchGetItem (the codenames come from the warm cache).
+/// The org list, written out: warm, the key, the caller, the target and the right's catalog entry
+/// in one BatchGetItem (the codenames come from the warm cache).
 fn org_list<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
     Box::pin(async move {
         let (client, tables) = (&direct.client, &direct.tables);
-        let key = s(&direct.key_hash);
-        client.get_item().table_name(&tables.tokens).key(TOKEN_HASH, key).consistent_read(true).send().await.unwrap();
         client
             .batch_get_item()
+            .request_items(&tables.tokens, read_keys(TOKEN_HASH, &[&direct.key_hash]))
             .request_items(&tables.users, read_keys(USER_ID, &[demo::EDITOR, round.target]))
             .request_items(&tables.permissions, read_keys(PERMISSION_UUID, &[demo::EDIT_ORG_USERS]))
             .send()
@@ -588,13 +591,13 @@ fn admin_list<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Ou
     })
 }
 
-/// The history, written out: the caller and the target's BatchGetItem at the same time as the
-/// audit table's Query of a page and one more.
+/// The history, written out: the caller and the target's BatchGetItem, then (the caller is an
+/// admin, the target exists) the audit table's Query of a page and one more.
 fn admin_history<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
     Box::pin(async move {
         let users = read_keys(USER_ID, &[demo::ADMIN, round.target]);
-        let batch = direct.client.batch_get_item().request_items(&direct.tables.users, users).send();
-        let query = direct
+        direct.client.batch_get_item().request_items(&direct.tables.users, users).send().await.unwrap();
+        direct
             .client
             .query()
             .table_name(&direct.tables.audit)
@@ -604,10 +607,9 @@ fn admin_history<'a>(direct: &'a Direct, round: Round<'a>) -> Pin<Box<dyn Future
             .scan_index_forward(false)
             .consistent_read(true)
             .limit(21)
-            .send();
-        let (batch, query) = tokio::join!(batch, query);
-        batch.unwrap();
-        query.unwrap();
+            .send()
+            .await
+            .unwrap();
     })
 }
 

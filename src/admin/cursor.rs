@@ -1,8 +1,10 @@
-//! The history's page cursor: opaque to callers, bound to the `userId` it was issued for.
+//! The history's page cursor: opaque to callers, validated and bound to the `userId` it names,
+//! not secret.
 //!
 //! It carries the user and the event id to continue after, with a digest of both, base64url
 //! encoded. A cursor whose bytes were changed fails the digest, one of another user fails the
-//! binding, and either is a 400. The digest is not a secret MAC, deliberately: a cursor grants
+//! binding, and either is a 400. The digest is not a secret MAC, deliberately, so anyone who
+//! knows this format can make a cursor the service accepts, for any user: a cursor grants
 //! nothing its holder could not ask for without one (an admin names any user, and the cursor
 //! only says where in that user's history to start), so a forger gains nothing, and no key has
 //! to be kept, rotated or shared between functions for it.
@@ -35,7 +37,9 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(text)
     }
 
-    /// `None` for anything this service did not issue.
+    /// `None` for anything that is not a well-formed cursor with a matching digest. The digest
+    /// has no key, so a cursor made outside the service from this format decodes too: see the
+    /// module's note on why that grants nothing.
     pub fn decode(text: &str) -> Option<Self> {
         if text.len() > MAX_CURSOR_CHARS {
             return None;

@@ -1,13 +1,14 @@
 //! `GET /user/permission-history?userId=<ObjectId>[&limit=1..100][&cursor=...]`: who changed a
 //! user's permissions, newest first, a page at a time.
 //!
-//! Checks: route, JWT (401), query (400: `userId`, `limit`, and a cursor this service issued for
+//! Checks: route, JWT (401), query (400: `userId`, `limit`, and a well-formed cursor bound to
 //! this `userId`), the caller's admin role (403), the target (404, even when it has records).
 //! A body is ignored. Strongly consistent, never audited, writes nothing.
 //!
-//! DynamoDB: the BatchGetItem of the caller and the target runs at the same time as the audit
-//! table's Query, so the request waits for one round trip, not two. The Query's records are
-//! dropped unread when the caller may not see them.
+//! DynamoDB round trips: a page costs two, one after the other: the BatchGetItem of the caller
+//! and the target, then the audit table's Query. A refusal (401, 403, 404) costs the first alone:
+//! a caller that may not see the history never makes the service read it, nor pays for a
+//! strongly consistent Query whose cost grows with the target's history.
 
 use std::sync::Arc;
 
@@ -15,7 +16,6 @@ use serde::Serialize;
 
 use super::cursor::Cursor;
 use super::errors::AdminError;
-use super::read::judged;
 use super::{AdminApi, query};
 use crate::frame::{Call, Endpoint, Read, Route, routes};
 use crate::store::audit::AuditRecord;
@@ -82,13 +82,8 @@ impl Endpoint for History {
         let api = &self.0;
         let (caller_id, page) = api.authenticated_query(call.request, query::page).await?;
         let user_id = page.user_id.as_str();
-        let (users, records) = tokio::join!(
-            api.users.get_pair(&caller_id, user_id),
-            api.history.page(user_id, page.limit, page.after.as_deref())
-        );
-        let (caller, target) = users?;
-        judged(caller, target, "view permission history")?;
-        let records = records?;
+        api.target_for_admin(&caller_id, &page.user_id, "view permission history").await?;
+        let records = api.history.page(user_id, page.limit, page.after.as_deref()).await?;
         let next_cursor = records.continue_after.map(|after| Cursor { user_id: user_id.to_owned(), after }.encode());
         let events = records.records.into_iter().map(HistoryEvent::from).collect();
         let data = HistoryData { user_id: page.user_id.into_string(), events, next_cursor };

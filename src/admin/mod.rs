@@ -81,6 +81,13 @@ impl AdminApi {
         }
     }
 
+    /// Changes to one user made by this process take turns (see `Changes::taking_turns`): for
+    /// `local-api`, which serves every request in one process over DynamoDB Local.
+    pub fn taking_turns_per_user(mut self) -> Self {
+        self.changes = self.changes.taking_turns();
+        self
+    }
+
     /// Reads and checks every setting before anything slower, so a bad one fails init at once;
     /// then reads the JWT keys (deployed, from Secrets Manager) while it opens the DynamoDB
     /// connection with a read of the users table: two round trips at once, not one after the

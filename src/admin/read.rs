@@ -36,7 +36,7 @@ impl AdminApi {
     }
 }
 
-pub(super) fn judged(
+fn judged(
     caller: Option<UserRecord>,
     target: Option<UserRecord>,
     what: &'static str,

@@ -30,9 +30,11 @@ pub struct LocalApi {
 }
 
 impl LocalApi {
-    /// Every endpoint of the route table, over the two APIs' state.
+    /// Every endpoint of the route table, over the two APIs' state. One process serves them all
+    /// over DynamoDB Local, which runs transactions on one item side by side where DynamoDB
+    /// takes them one at a time, so changes to one user take turns here (`Changes::taking_turns`).
     pub fn new(org: OrgApi, admin: AdminApi, metrics: Metrics) -> Self {
-        let (org, admin) = (Arc::new(org), Arc::new(admin));
+        let (org, admin) = (Arc::new(org.taking_turns_per_user()), Arc::new(admin.taking_turns_per_user()));
         let endpoints: Vec<Box<dyn Routed>> = vec![
             Box::new(Frame::new(org::Add(org.clone())).with_metrics(metrics.clone())),
             Box::new(Frame::new(org::Remove(org.clone())).with_metrics(metrics.clone())),

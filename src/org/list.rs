@@ -6,9 +6,9 @@
 //! ignored. Strongly consistent, never cached (codenames aside: catalog entries never change),
 //! never audited, writes nothing.
 //!
-//! DynamoDB round trips, warm: two. The token's GetItem; then one BatchGetItem of the caller,
-//! the target and, fresh, the catalog entries that could give the caller its right. The
-//! codenames come from the warm catalog cache; a cold one reads what it lacks.
+//! DynamoDB round trips, warm: one BatchGetItem of the key, the caller (see `auth`), the target
+//! and, fresh, the catalog entries that could give the caller its right. Cold, the key's GetItem
+//! comes first. The codenames come from the warm catalog cache; a cold one reads what it lacks.
 
 use std::sync::Arc;
 
@@ -67,7 +67,7 @@ impl Endpoint for List {
         let mut permissions: Vec<HeldPermission> = held
             .permissions
             .into_iter()
-            .map(|uuid| HeldPermission { codename: codenames.get(&uuid).cloned(), uuid })
+            .map(|uuid| HeldPermission { codename: codenames.get(&uuid).cloned().flatten(), uuid })
             .collect();
         permissions.sort_unstable_by(|a, b| a.uuid.cmp(&b.uuid));
         Ok(Read { body: OrgPermissionsList { user_uuid: target.into_string(), permissions }, outcome: "listed" })

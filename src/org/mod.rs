@@ -10,12 +10,14 @@
 //! the caller's right (403), catalog membership of the uuids (400), then the one conditional
 //! write (404 when the target is missing or in another organization).
 //!
-//! DynamoDB round trips of a change on success: token GetItem; one BatchGetItem of the caller
-//! and, fresh, the catalog entries that carry its right; TransactWriteItems. Cold, the caller's
-//! and the requested uuids the catalog cache does not know yet cost a BatchGetItem each. The
-//! cache never authorizes alone: the right is judged on catalog entries read in the request, and
-//! the transaction re-checks that the caller still holds it and that its key is still live. No
-//! item the transaction touches is shared by unrelated requests (see `store::change`).
+//! DynamoDB round trips of a change on success, warm: one BatchGetItem of the key, the caller
+//! (the user the key belonged to when it last authenticated in this process) and, fresh, the
+//! catalog entries that carry its right; TransactWriteItems. Cold, the key's GetItem comes
+//! first, and the caller's and the requested uuids the catalog cache does not know yet cost a
+//! BatchGetItem each. Neither the catalog cache nor the key's known owner authorizes alone: the
+//! key, the caller and the right are judged on items read in the request (see `auth`), and the
+//! transaction re-checks that the caller still holds the right and that its key is still live.
+//! No item the transaction touches is shared by unrelated requests (see `store::change`).
 
 pub mod add;
 pub mod auth;
@@ -74,6 +76,7 @@ pub struct OrgApi {
     users_table: String,
     catalog: Catalog,
     changes: Changes,
+    key_owners: auth::KeyOwners,
 }
 
 impl OrgApi {
@@ -86,7 +89,15 @@ impl OrgApi {
             changes: Changes::new(client, tables.users, tables.audit)
                 .with_tokens(tables.tokens)
                 .with_idempotency(tables.idempotency),
+            key_owners: auth::KeyOwners::default(),
         }
+    }
+
+    /// Changes to one user made by this process take turns (see `Changes::taking_turns`): for
+    /// `local-api`, which serves every request in one process over DynamoDB Local.
+    pub fn taking_turns_per_user(mut self) -> Self {
+        self.changes = self.changes.taking_turns();
+        self
     }
 
     /// Reads the tables' names before anything slower, so a missing one fails init at once; then

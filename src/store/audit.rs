@@ -1,6 +1,7 @@
 //! The audit table: one record per change to a user's permissions, written in the change's own
 //! transaction and never overwritten. Its key is the target user, then a UUIDv7 event id, which
-//! sorts by time, so a user's history is one `Query`, newest first when read backwards.
+//! per user sorts in commit order (the change requires it to pass the user's `last_event_id`:
+//! see `change`), so a user's history is one `Query`, newest first when read backwards.
 
 use std::collections::HashMap;
 
@@ -56,7 +57,7 @@ pub struct AuditRecord {
     pub endpoint: String,
     /// As requested (normalised): a no-op change is recorded too.
     pub permissions: Vec<String>,
-    /// RFC 3339, milliseconds, UTC.
+    /// RFC 3339, milliseconds, UTC: the event id's time.
     pub at: String,
     pub request_id: String,
     /// The organization the change was scoped to (org API only).

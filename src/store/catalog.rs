@@ -5,17 +5,20 @@
 //! Absences are never cached: a permission added to the catalog is usable at once.
 //!
 //! Authorization is stricter: a caller's right is granted only on a catalog entry read, strongly
-//! consistent, during the same request ([`Catalog::caller_holding`]). The transaction then
+//! consistent, during the same request ([`Catalog::caller_holding`]; with the caller's API key
+//! read in the same call when its owner is known, [`Catalog::caller_with_key`]). The transaction then
 //! re-checks that the caller still holds that uuid, but it no longer names the catalog entry: a
 //! `ConditionCheck` on the one `edit_org_users` entry would put the same item in every org grant
 //! of the whole system, and DynamoDB cancels transactions that share an item while in flight.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::SystemTime;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::tokens::{TOKEN_HASH, TokenRecord};
 use super::users::{USER_ID, UserRecord};
 use super::{StoreError, TableKeys, batch_get, read_string, string_attribute};
 
@@ -47,7 +50,9 @@ const CACHE_CAPACITY: usize = 10_000;
 pub struct Catalog {
     client: Client,
     table: String,
-    codenames: RwLock<HashMap<String, String>>,
+    /// What each entry found says its codename is; `None` for an entry without a string one,
+    /// which exists all the same (the list shows it as `null`, never as an empty string).
+    codenames: RwLock<HashMap<String, Option<String>>>,
 }
 
 /// A caller as read for an org request, and the permission that gives it the right asked for.
@@ -61,17 +66,36 @@ pub struct CallerWithRight {
     pub other: Option<UserRecord>,
 }
 
+/// The caller's API key, to read with the user it is expected to belong to, and the time its
+/// expiry is judged at.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRead<'a> {
+    pub tokens_table: &'a str,
+    pub key_hash: &'a str,
+    pub now: SystemTime,
+}
+
+/// What [`Catalog::caller_with_key`] read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyAndCaller {
+    /// The key's record, as read now; `None` when absent or unusable.
+    pub key: Option<TokenRecord>,
+    /// The caller with its right, when the key is live and belongs to the user expected, and
+    /// that user exists.
+    pub caller: Option<CallerWithRight>,
+}
+
 impl Catalog {
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table, codenames: RwLock::new(HashMap::new()) }
     }
 
-    /// The codename of each given uuid that exists in the catalog (an entry without a codename
-    /// maps to ""). Uuids absent from the catalog are absent from the answer.
+    /// The codename of each given uuid that exists in the catalog (`None` for an entry without
+    /// a string codename). Uuids absent from the catalog are absent from the answer.
     pub async fn codenames<'a>(
         &self,
         uuids: impl IntoIterator<Item = &'a str>,
-    ) -> Result<HashMap<String, String>, StoreError> {
+    ) -> Result<HashMap<String, Option<String>>, StoreError> {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         {
@@ -104,11 +128,37 @@ impl Catalog {
         rights: &[&str],
         other: Option<&str>,
     ) -> Result<Option<CallerWithRight>, StoreError> {
+        Ok(self.read_caller(users_table, user_id, rights, other, None).await?.caller)
+    }
+
+    /// [`Catalog::caller_holding`], with the caller's API key read in the same `BatchGetItem`,
+    /// for when `user_id` is only the key's expected owner: the caller is judged (and the
+    /// catalog read further) only when the key, as read now, is live and belongs to `user_id`.
+    /// Otherwise the answer has the key's record (`None` when absent or unusable) and no caller.
+    pub async fn caller_with_key(
+        &self,
+        users_table: &str,
+        user_id: &str,
+        rights: &[&str],
+        other: Option<&str>,
+        key: KeyRead<'_>,
+    ) -> Result<KeyAndCaller, StoreError> {
+        self.read_caller(users_table, user_id, rights, other, Some(key)).await
+    }
+
+    async fn read_caller(
+        &self,
+        users_table: &str,
+        user_id: &str,
+        rights: &[&str],
+        other: Option<&str>,
+        key: Option<KeyRead<'_>>,
+    ) -> Result<KeyAndCaller, StoreError> {
         let candidates = self.cached_uuids_named(rights);
         // BatchGetItem refuses a key asked for twice: a caller reading itself is read once.
         let mut users = vec![user_id];
         users.extend(other.filter(|other| *other != user_id));
-        let reads = [
+        let mut reads = vec![
             TableKeys { table: users_table, key_name: USER_ID, keys: users },
             TableKeys {
                 table: &self.table,
@@ -116,11 +166,27 @@ impl Catalog {
                 keys: candidates.iter().map(String::as_str).collect(),
             },
         ];
+        reads.extend(key.map(|key| TableKeys {
+            table: key.tokens_table,
+            key_name: TOKEN_HASH,
+            keys: vec![key.key_hash],
+        }));
         let mut items = batch_get(&self.client, &reads, "BatchGetItem(users, permissions)").await?;
+        let token = match key {
+            Some(key) => {
+                let token = items.remove(key.tokens_table).unwrap_or_default().first().and_then(TokenRecord::from_item);
+                let belongs = token.as_ref().is_some_and(|token| token.user_id == user_id && token.is_live_at(key.now));
+                if !belongs {
+                    return Ok(KeyAndCaller { key: token, caller: None });
+                }
+                token
+            }
+            None => None,
+        };
         let mut read: Vec<UserRecord> =
             items.remove(users_table).into_iter().flatten().filter_map(|item| UserRecord::from_item(&item)).collect();
         let Some(position) = read.iter().position(|user| user.user_id == user_id) else {
-            return Ok(None);
+            return Ok(KeyAndCaller { key: token, caller: None });
         };
         let user = read.swap_remove(position);
         let other = match other {
@@ -129,8 +195,8 @@ impl Catalog {
             None => None,
         };
         let fresh = self.remember(items.remove(&self.table).unwrap_or_default());
-        let carries_a_right = |name: &String| rights.contains(&name.as_str());
-        let holding = |entries: &HashMap<String, String>| {
+        let carries_a_right = |name: &Option<String>| name.as_deref().is_some_and(|name| rights.contains(&name));
+        let holding = |entries: &HashMap<String, Option<String>>| {
             user.permissions.iter().find(|uuid| entries.get(uuid.as_str()).is_some_and(carries_a_right)).cloned()
         };
         let mut right_uuid = holding(&fresh);
@@ -148,24 +214,24 @@ impl Catalog {
             };
             right_uuid = holding(&self.fetch(&unread).await?);
         }
-        Ok(Some(CallerWithRight { user, right_uuid, other }))
+        Ok(KeyAndCaller { key: token, caller: Some(CallerWithRight { user, right_uuid, other }) })
     }
 
-    /// Room is left in the batch for the caller and one other user.
+    /// Room is left in the batch for the caller, one other user and the caller's key.
     fn cached_uuids_named(&self, rights: &[&str]) -> Vec<String> {
         let cache = self.codenames.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         cache
             .iter()
-            .filter(|(_, name)| rights.contains(&name.as_str()))
+            .filter(|(_, name)| name.as_deref().is_some_and(|name| rights.contains(&name)))
             .map(|(uuid, _)| uuid.clone())
-            .take(BATCH_SIZE - 2)
+            .take(BATCH_SIZE - 3)
             .collect()
     }
 
     /// Strongly consistent reads of the given entries, remembered in the cache. A stored string
     /// that could not be a key (empty, or longer than DynamoDB allows) names no entry: it is not
     /// sent, so bad stored data reads as "not in the catalog" instead of a ValidationException.
-    async fn fetch(&self, uuids: &[&str]) -> Result<HashMap<String, String>, StoreError> {
+    async fn fetch(&self, uuids: &[&str]) -> Result<HashMap<String, Option<String>>, StoreError> {
         let uuids: Vec<&str> = uuids.iter().copied().filter(|uuid| super::is_usable_key(uuid)).collect();
         let mut found = HashMap::new();
         for chunk in uuids.chunks(BATCH_SIZE) {
@@ -176,12 +242,12 @@ impl Catalog {
         Ok(found)
     }
 
-    fn remember(&self, items: Vec<HashMap<String, AttributeValue>>) -> HashMap<String, String> {
-        let entries: HashMap<String, String> = items
+    fn remember(&self, items: Vec<HashMap<String, AttributeValue>>) -> HashMap<String, Option<String>> {
+        let entries: HashMap<String, Option<String>> = items
             .iter()
             .filter_map(|item| {
                 let uuid = read_string(item, PERMISSION_UUID)?;
-                Some((uuid.to_owned(), read_string(item, CODENAME).unwrap_or_default().to_owned()))
+                Some((uuid.to_owned(), read_string(item, CODENAME).map(str::to_owned)))
             })
             .collect();
         let mut cache = self.codenames.write().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -16,8 +16,18 @@
 //! retried here with jittered backoff, for up to [`CONTENTION_BUDGET`]; past it the answer is a
 //! 503, as for throttling.
 //!
-//! The SDK gives each call a `ClientRequestToken` and reuses it on its own retries, so a retry of
-//! an attempt that did commit is answered as that commit, not evaluated again.
+//! Each attempt carries its own `ClientRequestToken` (its audit event id), which the SDK reuses on
+//! its own retries, so a retry of an attempt that did commit is answered as that commit, not
+//! evaluated again. A retry that finds the attempt still running is answered
+//! `TransactionInProgressException`; the attempt is then resent as it is until it resolves
+//! ([`Changes::send_until_resolved`]), so the answer is what the attempt did.
+//!
+//! Per target user, the audit trail is in commit order: the target's update sets its
+//! `last_event_id` to the attempt's event id, on the condition that the one stored is smaller.
+//! When it is not (the SDK resent the attempt, event id and all, after another change committed;
+//! or another function's clock is ahead), the next attempt's event id is made to pass it
+//! ([`event_id_after`]). Changes to one user commit one at a time, so their event ids rise in
+//! commit order, and `at` is the event id's time. This costs nothing on the usual path.
 //!
 //! The first attempt assumes nothing about the target: a grant requires at least one permission to
 //! be new and room for all of them, a revoke at least one to be held (so whether a change changed
@@ -26,6 +36,8 @@
 //! really new, or, when nothing would change, a no-op that is still audited. Each such attempt
 //! requires what it assumed, so a concurrent change sends it back to be judged again.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
@@ -39,7 +51,7 @@ pub use super::audit::Action;
 use super::audit::{AUDIT_EVENT_ID, AuditRecord};
 use super::idempotency::{Claim, EXPIRES_AT as IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, StoredAnswer, epoch_seconds};
 use super::tokens::{EXPIRES_AT, TOKEN_HASH};
-use super::users::{ADMIN_ROLE, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
+use super::users::{ADMIN_ROLE, LAST_EVENT_ID, ORG_UUID, PERMISSIONS, ROLE, USER_ID, UserRecord};
 use super::{StoreError, is_throttling_code, string_attribute};
 use crate::backoff::full_jitter;
 use crate::domain::PermissionSet;
@@ -65,6 +77,18 @@ pub fn limit_message(would_hold: usize) -> String {
 const CONTENTION_BUDGET: Duration = Duration::from_secs(3);
 /// A bound on attempts whatever the clock says, including those re-judged on what the target holds.
 const MAX_ATTEMPTS: u32 = 40;
+/// How long one attempt is resent while DynamoDB says it is still in progress, from its first
+/// sending. The SDK's documentation of `TransactionInProgressException` asks for a retry more
+/// than 5 s after the first attempt, so that the retry "triggers completion"; this leaves one,
+/// and with [`CONTENTION_BUDGET`] stays within the request's own budget (the Lambda timeout less
+/// 1 s).
+const IN_PROGRESS_BUDGET: Duration = Duration::from_secs(6);
+
+/// A `TransactWriteItems` call's result, as the SDK gives it.
+type Sent = Result<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
+    aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+>;
 
 /// What the caller must still hold when the write commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +160,42 @@ pub struct Changes {
     tokens_table: Option<String>,
     /// The first answers to `Idempotency-Key`s, for changes that carry a claim.
     idempotency_table: Option<String>,
+    /// Set where this process's changes to one user must take turns ([`Changes::taking_turns`]).
+    turns: Option<Arc<Turns>>,
+}
+
+/// Per target user, the change of this process that may send its transactions now.
+#[derive(Debug, Default)]
+struct Turns {
+    users: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A change's turn on its target: held for the whole change, released on drop.
+struct Turn<'a> {
+    turns: &'a Turns,
+    user_id: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Turns {
+    async fn take(&self, user_id: &str) -> Turn<'_> {
+        let turn = {
+            let mut users = self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            users.entry(user_id.to_owned()).or_default().clone()
+        };
+        Turn { turns: self, user_id: user_id.to_owned(), guard: Some(turn.lock_owned().await) }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut users = self.turns.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // The map's and this guard's are the only holders: nobody waits, so the entry goes.
+        if users.get(&self.user_id).is_some_and(|turn| Arc::strong_count(turn) <= 2) {
+            users.remove(&self.user_id);
+        }
+        self.guard.take();
+    }
 }
 
 /// What an attempt assumes about the target, and so what its condition requires.
@@ -170,7 +230,19 @@ struct Layout {
 
 impl Changes {
     pub fn new(client: Client, users_table: String, audit_table: String) -> Self {
-        Self { client, users_table, audit_table, tokens_table: None, idempotency_table: None }
+        Self { client, users_table, audit_table, tokens_table: None, idempotency_table: None, turns: None }
+    }
+
+    /// This process's changes to one user take turns: for a process that serves many requests
+    /// at once over a store that, unlike DynamoDB, runs transactions on one item side by side
+    /// (DynamoDB Local, under `local-api`). DynamoDB cancels all but one of them
+    /// (`TransactionConflict`), so changes to one user commit one at a time, in about the order
+    /// their event ids were made; side by side, they commit in any order, and the audit order
+    /// rule turns each overtaking into a failed attempt, cascading under load. A Lambda process
+    /// serves one request at a time and has no use for this.
+    pub fn taking_turns(mut self) -> Self {
+        self.turns = Some(Arc::default());
+        self
     }
 
     /// Changes that carry an `Idempotency-Key` claim write it to this table.
@@ -199,7 +271,13 @@ impl Changes {
     }
 
     pub async fn apply(&self, change: &Change<'_>) -> Result<ChangeOutcome, StoreError> {
+        let _turn = match &self.turns {
+            Some(turns) => Some(turns.take(change.target_user_id).await),
+            None => None,
+        };
         let mut expectation = Expectation::Unknown;
+        // The target's last event id, when an attempt found it not before its own.
+        let mut floor: Option<String> = None;
         let started = Instant::now();
         let mut throttled = false;
         // The key's own record in another request's transaction: that request is in flight.
@@ -207,15 +285,13 @@ impl Changes {
         let mut attempt = 0;
         while attempt < MAX_ATTEMPTS {
             attempt += 1;
-            // Each attempt is built afresh, with a new audit event id and time: a UUIDv7 sorts by
-            // time, so of two changes that conflicted, the one that committed later is the later
-            // record, and the history's order is the order the changes were applied in. (An
-            // attempt is only retried once DynamoDB cancelled it, so it never committed; the
-            // SDK's own retries of one attempt reuse its ClientRequestToken, and DynamoDB answers
-            // a retry of a committed one as that commit.)
-            let event_id = uuid::Uuid::now_v7().to_string();
+            // Each attempt is built afresh, with a new audit event id: a UUIDv7, after the
+            // target's last one when an attempt found that it was not (see `event_id_after`).
+            // An attempt is only built again once DynamoDB cancelled the last, so that one never
+            // committed.
+            let event_id = event_id_after(floor.as_deref())?;
             let (items, layout) = self.transact_items(change, &event_id, &expectation)?;
-            let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            let result = self.send_until_resolved(items, &event_id).await?;
             let error = match result {
                 Ok(_) => return Ok(ChangeOutcome::Applied { changed: expectation.changes_something() }),
                 Err(error) => error,
@@ -225,15 +301,31 @@ impl Changes {
                 return Err(StoreError::sdk("TransactWriteItems", &error));
             };
             let reasons = cancelled.cancellation_reasons();
+            let overtaken = target_event_id_not_before(reasons, layout, &event_id)?;
+            let was_overtaken = overtaken.is_some();
+            if overtaken.is_some() {
+                floor = overtaken;
+            }
             match classify(reasons, change, layout)? {
                 Some(Judged::Answer(outcome)) => return Ok(outcome),
-                Some(Judged::AlreadyLanded) => {
-                    return Ok(ChangeOutcome::Applied { changed: expectation.changes_something() });
-                }
-                Some(Judged::Expect(next)) => {
+                Some(Judged::Expect(next)) if !was_overtaken => {
                     // The target is not what this attempt assumed: build the next from what it
                     // holds, and send it at once.
                     expectation = next;
+                    continue;
+                }
+                Some(Judged::Expect(next)) => {
+                    // Another change to the target committed after this attempt was built: it
+                    // is contention, as a TransactionConflict is, and is paced like one. Sent at
+                    // once, the attempts of many concurrent changes to one user would keep
+                    // overtaking each other where nothing else makes them take turns (DynamoDB
+                    // Local, which never cancels for a conflict).
+                    expectation = next;
+                    let pause = full_jitter(attempt - 1);
+                    if started.elapsed() + pause > CONTENTION_BUDGET {
+                        break;
+                    }
+                    tokio::time::sleep(pause).await;
                     continue;
                 }
                 None => {}
@@ -260,6 +352,41 @@ impl Changes {
         let cause = if throttled { "throttled" } else { "contended (TransactionConflict)" };
         let detail = format!("still {cause} after {attempt} attempts in {} ms", started.elapsed().as_millis());
         Err(StoreError::throttled("TransactWriteItems", detail))
+    }
+
+    /// Sends one attempt under its own `ClientRequestToken` (its event id, unique to it), and
+    /// again, the very same items under the same token, for as long as DynamoDB answers
+    /// `TransactionInProgressException`: the SDK resends an attempt that outlived its timeout, and
+    /// DynamoDB says so while the first is still running. Once that one ends, a resend is answered
+    /// as its outcome (a commit is answered as the commit, never applied again), so the change is
+    /// answered as what it did. The items are resent, not rebuilt: they carry the attempt's time
+    /// (`:now`), and another request under the same token would be refused as a different one.
+    /// Past [`IN_PROGRESS_BUDGET`] the outcome is unknown: a 500, as for any lost answer.
+    async fn send_until_resolved(&self, items: Vec<TransactWriteItem>, token: &str) -> Result<Sent, StoreError> {
+        let started = Instant::now();
+        let mut resends = 0;
+        loop {
+            let request = self.client.transact_write_items().set_transact_items(Some(items.clone()));
+            let result = request.client_request_token(token).send().await;
+            let in_progress = result
+                .as_ref()
+                .err()
+                .and_then(|error| error.as_service_error())
+                .is_some_and(|error| matches!(error, TransactWriteItemsError::TransactionInProgressException(_)));
+            if !in_progress {
+                return Ok(result);
+            }
+            let pause = full_jitter(resends);
+            if started.elapsed() + pause > IN_PROGRESS_BUDGET {
+                let detail = format!(
+                    "still in progress after {resends} resends in {} ms: it may yet commit",
+                    started.elapsed().as_millis()
+                );
+                return Err(StoreError::new("TransactWriteItems", detail));
+            }
+            resends += 1;
+            tokio::time::sleep(pause).await;
+        }
     }
 
     /// The transaction's parts, in order: the key check, the caller check, the target's update,
@@ -292,7 +419,7 @@ impl Changes {
             items.push(self.claim_put(claim)?);
         }
         layout.target = items.len();
-        items.push(self.target_update(change, expectation, folded_right)?);
+        items.push(self.target_update(change, expectation, event_id, folded_right)?);
         layout.audit = items.len();
         items.push(self.audit_put(change, event_id)?);
         Ok((items, layout))
@@ -344,17 +471,18 @@ impl Changes {
         &self,
         change: &Change<'_>,
         expectation: &Expectation,
+        event_id: &str,
         folded_right: Option<RightCondition>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut target = TargetCondition::new(change, expectation);
+        let mut target = TargetCondition::new(change, expectation, event_id);
         if let Some(right) = folded_right {
             target.clauses.push(right.expression);
             target.values.extend(right.values);
             target.names.extend(right.names);
         }
         let verb = match change.action {
-            Action::Grant => "ADD #p :changed",
-            Action::Revoke => "DELETE #p :changed",
+            Action::Grant => "ADD #p :changed SET #last = :event_id",
+            Action::Revoke => "DELETE #p :changed SET #last = :event_id",
         };
         let mut update = Update::builder()
             .table_name(&self.users_table)
@@ -460,11 +588,16 @@ struct TargetCondition {
 }
 
 impl TargetCondition {
-    fn new(change: &Change<'_>, expectation: &Expectation) -> Self {
+    fn new(change: &Change<'_>, expectation: &Expectation, event_id: &str) -> Self {
+        // The target's last event id before this one: per target user, committed event ids rise
+        // in commit order, so the audit trail's order is the order the changes were made in.
         let mut condition = Self {
-            clauses: vec!["attribute_exists(#user_id)".to_owned()],
-            values: Vec::new(),
-            names: vec![("#user_id", USER_ID), ("#p", PERMISSIONS)],
+            clauses: vec![
+                "attribute_exists(#user_id)".to_owned(),
+                "(attribute_not_exists(#last) OR #last < :event_id)".to_owned(),
+            ],
+            values: vec![(":event_id".to_owned(), string_attribute(event_id))],
+            names: vec![("#user_id", USER_ID), ("#p", PERMISSIONS), ("#last", LAST_EVENT_ID)],
         };
         if let CallerRight::OrgEditor { org_uuid, .. } = change.caller_right {
             condition.clauses.push("#org_uuid = :target_org".to_owned());
@@ -537,6 +670,64 @@ impl TargetCondition {
     }
 }
 
+/// A new event id: a UUIDv7 of now, or when `floor` (the target's last event id, found not
+/// before an attempt's own) is not behind the clock, of the millisecond after it, with random
+/// bits: either way after `floor`, since a UUIDv7 sorts by its millisecond first. The clock is
+/// behind `floor` when the attempt was resent by the SDK after another change committed (the
+/// resend keeps its first event id) or when another function's clock runs ahead of this one's.
+/// `uuid`'s `now_v7` is monotonic within the process, so this process's own ids rise anyway.
+fn event_id_after(floor: Option<&str>) -> Result<String, StoreError> {
+    let now = uuid::Uuid::now_v7();
+    let Some(floor) = floor else { return Ok(now.to_string()) };
+    let Some(floor_millis) = uuid::Uuid::parse_str(floor).ok().as_ref().and_then(v7_millis) else {
+        // Data no request of ours writes, and no event id could pass: an operator must look.
+        return Err(StoreError::new(
+            "TransactWriteItems",
+            format!("the target's {LAST_EVENT_ID} {floor:?} is not an event id"),
+        ));
+    };
+    if v7_millis(&now).is_some_and(|millis| millis > floor_millis) {
+        return Ok(now.to_string());
+    }
+    let millis = floor_millis.saturating_add(1);
+    let nanos = u32::try_from((millis % 1_000) * 1_000_000).unwrap_or_default();
+    Ok(uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, millis / 1_000, nanos)).to_string())
+}
+
+/// The epoch milliseconds of a UUIDv7; `None` for any other UUID.
+fn v7_millis(id: &uuid::Uuid) -> Option<u64> {
+    if id.get_version_num() != 7 {
+        return None;
+    }
+    let (seconds, nanos) = id.get_timestamp()?.to_unix();
+    Some(seconds.saturating_mul(1_000).saturating_add(u64::from(nanos / 1_000_000)))
+}
+
+/// The time an event id carries: the audit record's `at`, so that `at` follows the trail's order.
+fn event_time(event_id: &str) -> SystemTime {
+    let millis = uuid::Uuid::parse_str(event_id).ok().as_ref().and_then(v7_millis);
+    millis.map_or_else(SystemTime::now, |millis| UNIX_EPOCH + Duration::from_millis(millis))
+}
+
+/// The target's last event id, when the target's condition failed and it is not before this
+/// attempt's: the next attempt's must pass it. A stored one that is not a string fails every
+/// attempt's condition: a 500, for an operator to look at.
+fn target_event_id_not_before(
+    reasons: &[CancellationReason],
+    layout: Layout,
+    event_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let item = reasons
+        .get(layout.target)
+        .filter(|reason| reason.code() == Some(CONDITION_FAILED))
+        .and_then(CancellationReason::item);
+    match item.and_then(|item| item.get(LAST_EVENT_ID)) {
+        None => Ok(None),
+        Some(AttributeValue::S(last)) => Ok((last.as_str() >= event_id).then(|| last.clone())),
+        Some(_) => Err(StoreError::new("TransactWriteItems", format!("the target's {LAST_EVENT_ID} is not a string"))),
+    }
+}
+
 fn audit_record(change: &Change<'_>, event_id: &str) -> AuditRecord {
     AuditRecord {
         user_id: change.target_user_id.to_owned(),
@@ -545,7 +736,7 @@ fn audit_record(change: &Change<'_>, event_id: &str) -> AuditRecord {
         actor_id: change.caller_id.to_owned(),
         endpoint: change.endpoint.to_owned(),
         permissions: change.permissions.as_slice().to_vec(),
-        at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        at: humantime::format_rfc3339_millis(event_time(event_id)).to_string(),
         request_id: change.request_id.to_owned(),
         org_uuid: match change.caller_right {
             CallerRight::OrgEditor { org_uuid, .. } => Some(org_uuid.to_owned()),
@@ -562,9 +753,6 @@ fn is_transient(reason: &CancellationReason) -> bool {
 
 enum Judged {
     Answer(ChangeOutcome),
-    /// The audit record under this change's event id exists: an earlier attempt of this very
-    /// change committed (its answer was lost), so this one is done.
-    AlreadyLanded,
     /// The target is there and in scope but not as the attempt assumed: try again expecting this.
     Expect(Expectation),
 }
@@ -586,7 +774,14 @@ fn classify(reasons: &[CancellationReason], change: &Change<'_>, layout: Layout)
         })));
     }
     if failed(Some(layout.audit)).is_some() {
-        return Ok(Some(Judged::AlreadyLanded));
+        // Every attempt has an event id of its own, and the SDK's resends of one attempt carry
+        // its ClientRequestToken (answered as the first, never evaluated again): no attempt of
+        // this change can have written the record. Something else did, and nothing of this
+        // change committed, so a 200 would be false.
+        return Err(StoreError::new(
+            "TransactWriteItems",
+            format!("an audit record of user {} already has this attempt's event id", change.target_user_id),
+        ));
     }
     let self_change = layout.caller.is_none();
     if let Some(reason) = failed(layout.claim) {
@@ -652,5 +847,65 @@ fn in_scope(right: &CallerRight<'_>, target: &UserRecord) -> bool {
     match right {
         CallerRight::OrgEditor { org_uuid, .. } => target.org_uuid.as_deref() == Some(*org_uuid),
         CallerRight::Admin => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v7_at(millis: u64) -> String {
+        let nanos = u32::try_from((millis % 1_000) * 1_000_000).unwrap();
+        uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, millis / 1_000, nanos)).to_string()
+    }
+
+    fn now_millis() -> u64 {
+        u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
+    }
+
+    #[test]
+    fn an_event_id_passes_its_floor_by_the_clock_or_by_one_millisecond() {
+        // A floor behind the clock: the clock's id.
+        let behind = v7_at(now_millis() - 60_000);
+        let id = event_id_after(Some(&behind)).unwrap();
+        assert!(id > behind);
+        assert!(event_time(&id) >= SystemTime::now() - Duration::from_secs(1));
+        // A floor ahead of the clock, whatever its random bits: the millisecond after it.
+        let ahead_millis = now_millis() + 3_600_000;
+        for _ in 0..200 {
+            let ahead = v7_at(ahead_millis);
+            let id = event_id_after(Some(&ahead)).unwrap();
+            assert!(id > ahead, "{id} <= {ahead}");
+            assert_eq!(event_time(&id), UNIX_EPOCH + Duration::from_millis(ahead_millis + 1));
+        }
+        // Without a floor, ids of this process still rise.
+        let ids: Vec<String> = (0..1_000).map(|_| event_id_after(None).unwrap()).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+
+    #[tokio::test]
+    async fn changes_to_one_user_take_turns_and_leave_nothing_behind() {
+        let turns = Turns::default();
+        let first = turns.take("u").await;
+        let other_user = turns.take("v").await;
+        let second = turns.take("u");
+        tokio::pin!(second);
+        assert!(ready_soon(second.as_mut()).await.is_none(), "the second change to u must wait");
+        drop(first);
+        let second = second.await;
+        drop((second, other_user));
+        assert!(turns.users.lock().unwrap().is_empty());
+    }
+
+    /// `future`'s output if it is ready within 20 ms; `None` while it waits.
+    async fn ready_soon<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
+        tokio::time::timeout(Duration::from_millis(20), future).await.ok()
+    }
+
+    #[test]
+    fn a_floor_that_is_not_an_event_id_is_an_error() {
+        for floor in ["zzz", "", "00000000-0000-4000-8000-000000000000"] {
+            assert!(event_id_after(Some(floor)).is_err(), "{floor}");
+        }
     }
 }

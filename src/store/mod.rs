@@ -65,12 +65,22 @@ pub fn dynamodb_endpoint(lookup: &impl Fn(&str) -> Option<String>) -> Result<Opt
 /// What every AWS client of a function shares: region and credentials, resolved once, and the
 /// deadlines and retries a waiting caller needs.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    let timeouts = TimeoutConfig::builder()
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeout_config())
+        .retry_config(retry_config())
+        .load()
+        .await
+}
+
+/// The deadlines above, as the SDK takes them. An attempt past [`ATTEMPT_TIMEOUT`] is resent by
+/// the SDK under the same `ClientRequestToken`, which a transaction's handling relies on
+/// (`change`).
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
-        .build();
-    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).retry_config(retry_config()).load().await
+        .build()
 }
 
 /// The DynamoDB client over `sdk`, at `endpoint` when one is given. The endpoint is DynamoDB's

@@ -46,6 +46,19 @@ impl TokenRecord {
         item
     }
 
+    /// A record as stored. One without a usable `user_id` (missing, not a string, or one that
+    /// could not be a users-table key) is treated as no record: bad stored data fails closed, as
+    /// a 401, instead of reaching DynamoDB as an invalid key.
+    pub fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Self> {
+        let user_id = read_string(item, USER_ID).filter(|user_id| super::is_usable_key(user_id))?;
+        let expiry = match item.get(EXPIRES_AT) {
+            None | Some(AttributeValue::Null(_)) => Expiry::Never,
+            Some(AttributeValue::N(number)) => number.parse().map(Expiry::At).unwrap_or(Expiry::Unreadable),
+            Some(_) => Expiry::Unreadable,
+        };
+        Some(Self { user_id: user_id.to_owned(), expiry })
+    }
+
     pub fn is_live_at(&self, now: SystemTime) -> bool {
         let now = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         match self.expiry {
@@ -67,21 +80,14 @@ impl Tokens {
         Self { client, table }
     }
 
-    /// Looks a key up by its hash. A record without a usable `user_id` (missing, not a string,
-    /// or one that could not be a users-table key) is treated as no record: bad stored data
-    /// fails closed, as a 401, instead of reaching DynamoDB as an invalid key.
+    /// Looks a key up by its hash (see [`TokenRecord::from_item`] for what counts as none).
     pub async fn find(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let item = super::get_item(&self.client, &self.table, TOKEN_HASH, token_hash, "GetItem(tokens)").await?;
-        let Some(item) = item.as_ref() else { return Ok(None) };
-        let Some(user_id) = read_string(item, USER_ID).filter(|user_id| super::is_usable_key(user_id)) else {
-            return Ok(None);
-        };
-        let expiry = match item.get(EXPIRES_AT) {
-            None | Some(AttributeValue::Null(_)) => Expiry::Never,
-            Some(AttributeValue::N(number)) => number.parse().map(Expiry::At).unwrap_or(Expiry::Unreadable),
-            Some(_) => Expiry::Unreadable,
-        };
-        Ok(Some(TokenRecord { user_id: user_id.to_owned(), expiry }))
+        Ok(item.as_ref().and_then(TokenRecord::from_item))
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
     }
 }
 

@@ -11,6 +11,9 @@ pub const USER_ID: &str = "user_id";
 pub const PERMISSIONS: &str = "permissions";
 pub const ORG_UUID: &str = "org_uuid";
 pub const ROLE: &str = "role";
+/// The event id of the last change committed to the user's permissions. Each change requires
+/// its own to be greater (`change`), so per user the audit trail's order is the commit order.
+pub const LAST_EVENT_ID: &str = "last_event_id";
 
 /// The value of `role` that may use the admin endpoint.
 pub const ADMIN_ROLE: &str = "admin";

@@ -10,6 +10,16 @@
 //! a transaction whose conditions fail was still in flight meanwhile). One that arrives meanwhile
 //! with a held item is answered as DynamoDB answers it, without reaching DynamoDB Local.
 //! Non-transactional reads are never blocked: in DynamoDB they do not conflict either.
+//!
+//! It also emulates what DynamoDB does with a transaction's `ClientRequestToken`, where DynamoDB
+//! Local cannot show it: while the first request under a token is still in flight, another with
+//! the same token is answered `TransactionInProgressException`; once it committed, another is
+//! answered as that commit, at once, without holding or meeting any item (DynamoDB Local answers
+//! it so itself, as DynamoDB does for 10 minutes; the emulator only keeps it from being held or
+//! conflicting, as nothing of it runs again). A transaction runs its course whether or not its
+//! client is still waiting for it, as in DynamoDB. And tests can make the next transaction slow
+//! (still in flight when the SDK's attempt timeout resends it) or lose it on the way (it never
+//! reaches DynamoDB, and the SDK resends it under the same token).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
@@ -32,12 +42,16 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use permissions_service::store;
+
 use crate::support::{self, JWT_SECRET, TestEnv, s, ss};
 
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 const ERROR_NAMESPACE: &str = "com.amazonaws.dynamodb.v20120810#";
 /// DynamoDB's own wording, in the cancellation reason of an item another transaction holds.
 const ONGOING: &str = "Transaction is ongoing for the item";
+/// DynamoDB's documentation of `TransactionInProgressException`.
+const IN_PROGRESS: &str = "The transaction with the given request token is already in progress.";
 
 /// What the emulator saw, for tests to assert on and measurements to print.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,6 +67,22 @@ pub struct ConflictCounts {
     /// How long DynamoDB Local took over all forwarded transactions: when its mean passes the
     /// hold, the items were held longer than configured.
     pub upstream_time: Duration,
+    /// Transactions answered `TransactionInProgressException`: their token's first request was
+    /// still in flight.
+    pub in_progress_answered: u64,
+    /// Transactions whose token had already committed, answered as that commit.
+    pub replays_answered: u64,
+    /// Transactions lost on the way ([`ConflictEmulator::lose_next_transaction`]).
+    pub transactions_lost: u64,
+}
+
+/// What happens to the next transaction, once.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// It commits at once, but stays in flight (items, token, answer) for this long.
+    Slow(Duration),
+    /// It never reaches DynamoDB and is never answered.
+    Lost,
 }
 
 pub struct ConflictEmulator {
@@ -83,6 +113,8 @@ impl ConflictEmulator {
             held: Mutex::default(),
             counts: Mutex::default(),
             lose_answers: std::sync::atomic::AtomicBool::new(false),
+            next_fault: Mutex::default(),
+            committed_tokens: Mutex::default(),
         });
         let accept_loop = tokio::spawn(accept(listener, state.clone()));
         Self { endpoint, state, accept_loop }
@@ -98,6 +130,19 @@ impl ConflictEmulator {
         self.state.lose_answers.store(true, Ordering::Relaxed);
     }
 
+    /// The next transaction commits at once but stays in flight for `duration`: its items and
+    /// token held, its answer kept back. Longer than the SDK's attempt timeout, the SDK resends
+    /// it (same token) while it is still running, as a slow DynamoDB transaction would be.
+    pub fn slow_down_next_transaction(&self, duration: Duration) {
+        *self.state.next_fault.lock().unwrap() = Some(Fault::Slow(duration));
+    }
+
+    /// The next transaction is lost on the way: it never reaches DynamoDB (holds nothing,
+    /// commits nothing) and is never answered, so the SDK resends it after its attempt timeout.
+    pub fn lose_next_transaction(&self) {
+        *self.state.next_fault.lock().unwrap() = Some(Fault::Lost);
+    }
+
     pub fn counts(&self) -> ConflictCounts {
         self.state.counts.lock().unwrap().clone()
     }
@@ -107,8 +152,23 @@ impl TestEnv {
     /// Fresh tables, with both endpoints (and the test's own client) reaching DynamoDB Local
     /// through a conflict emulator that holds each transaction's items for `hold`.
     pub async fn behind_conflict_emulator(hold: Duration) -> (Self, ConflictEmulator) {
+        Self::behind_emulator_with(support::client_config(), hold).await
+    }
+
+    /// [`TestEnv::behind_conflict_emulator`], with the SDK's timeouts and retries as a deployed
+    /// function has them: an attempt that outlives its timeout is resent, under the same token.
+    pub async fn behind_conflict_emulator_as_deployed(hold: Duration) -> (Self, ConflictEmulator) {
+        let config =
+            support::client_config().timeout_config(store::timeout_config()).retry_config(store::retry_config());
+        Self::behind_emulator_with(config, hold).await
+    }
+
+    async fn behind_emulator_with(
+        config: aws_sdk_dynamodb::config::Builder,
+        hold: Duration,
+    ) -> (Self, ConflictEmulator) {
         let emulator = ConflictEmulator::start(support::endpoint(), hold).await;
-        let client = Client::from_conf(support::client_config().endpoint_url(emulator.endpoint()).build());
+        let client = Client::from_conf(config.endpoint_url(emulator.endpoint()).build());
         let jwt = JwtVerifier::new(JWT_SECRET.as_bytes(), None, None).unwrap();
         (Self::with_client(client, jwt).await, emulator)
     }
@@ -127,7 +187,14 @@ struct State {
     /// Transactions still go to DynamoDB Local (and commit there), but their answers never come
     /// back: what a client sees when a connection drops after the commit.
     lose_answers: std::sync::atomic::AtomicBool,
+    next_fault: Mutex<Option<Fault>>,
+    /// The tokens of transactions that committed, and when: DynamoDB answers a request under one
+    /// of them as that commit for 10 minutes.
+    committed_tokens: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long DynamoDB keeps a committed transaction's `ClientRequestToken`.
+const TOKEN_WINDOW: Duration = Duration::from_secs(600);
 
 /// Where an operation names its item: `Key`, or the key attributes within a whole `Item`.
 #[derive(Debug, Clone, Copy)]
@@ -167,7 +234,7 @@ impl State {
         let request = Request::from_parts(parts, Full::new(body.clone()));
         let answer = match operation.as_str() {
             "TransactWriteItems" => {
-                let answer = self.transact(request, &body).await;
+                let answer = self.clone().transact(request, body).await;
                 if self.lose_answers.load(Ordering::Relaxed) {
                     std::future::pending::<()>().await;
                 }
@@ -180,17 +247,38 @@ impl State {
         Ok(answer.unwrap_or_else(emulator_failure))
     }
 
-    async fn transact(&self, request: Request<Full<Bytes>>, body: &Bytes) -> Result<Answer, String> {
+    async fn transact(self: Arc<Self>, request: Request<Full<Bytes>>, body: Bytes) -> Result<Answer, String> {
         // A body that is not a transaction as DynamoDB defines it gets DynamoDB Local's own
         // validation error, which is what DynamoDB would answer too.
-        let parsed = serde_json::from_slice::<Value>(body).unwrap_or_default();
+        let parsed = serde_json::from_slice::<Value>(&body).unwrap_or_default();
         let Some(actions) = transact_actions(&parsed) else { return self.forward(request).await };
+        // Held beside the items, under a name no item's identity can have (those start with a
+        // table name, which cannot hold a space).
+        let token = parsed.get("ClientRequestToken").and_then(Value::as_str).map(|token| format!("token {token}"));
+        if token.as_ref().is_some_and(|token| self.held.lock().unwrap().contains(token)) {
+            self.counts.lock().unwrap().in_progress_answered += 1;
+            return Ok(dynamodb_error("TransactionInProgressException", IN_PROGRESS));
+        }
+        if token.as_ref().is_some_and(|token| self.committed(token)) {
+            self.counts.lock().unwrap().replays_answered += 1;
+            return self.forward(request).await;
+        }
+        let fault = self.next_fault.lock().unwrap().take();
+        if let Some(Fault::Lost) = fault {
+            self.counts.lock().unwrap().transactions_lost += 1;
+            return std::future::pending().await;
+        }
         let mut items = Vec::with_capacity(actions.len());
         for (source, operation) in actions {
             items.push(self.identity(source, operation).await);
         }
         let hold = {
             let mut held = self.held.lock().unwrap();
+            if token.as_ref().is_some_and(|token| held.contains(token)) {
+                drop(held);
+                self.counts.lock().unwrap().in_progress_answered += 1;
+                return Ok(dynamodb_error("TransactionInProgressException", IN_PROGRESS));
+            }
             let conflicting: Vec<bool> =
                 items.iter().map(|item| item.as_ref().is_some_and(|item| held.contains(item))).collect();
             if conflicting.contains(&true) {
@@ -198,21 +286,43 @@ impl State {
                 self.count_cancellation(&items, &conflicting);
                 return Ok(cancellation(&conflicting));
             }
-            let mine: Vec<String> = items.into_iter().flatten().collect();
+            let mut mine: Vec<String> = items.into_iter().flatten().collect();
+            mine.extend(token.clone());
             held.extend(mine.iter().cloned());
-            Hold { held: &self.held, items: mine }
+            Hold { state: self.clone(), items: mine }
         };
         // The hold stands for the transaction's time in AWS, so it runs from acceptance: on a busy
         // machine DynamoDB Local's own latency would otherwise add to it and overstate contention.
-        let release_at = tokio::time::Instant::now() + self.hold;
+        let hold_for = match fault {
+            Some(Fault::Slow(duration)) => duration,
+            _ => self.hold,
+        };
+        let release_at = tokio::time::Instant::now() + hold_for;
         // Counted only once the items are held: a test that waits for this count knows they are.
         self.counts.lock().unwrap().transactions_forwarded += 1;
-        let forwarded_at = Instant::now();
-        let answer = self.forward(request).await;
-        self.counts.lock().unwrap().upstream_time += forwarded_at.elapsed();
-        tokio::time::sleep_until(release_at).await;
-        drop(hold);
-        answer
+        // DynamoDB runs a transaction to its end even when its client stops waiting (an attempt
+        // timeout): so its course does not depend on this connection.
+        let state = self.clone();
+        let course = tokio::spawn(async move {
+            let forwarded_at = Instant::now();
+            let answer = state.forward(request).await;
+            state.counts.lock().unwrap().upstream_time += forwarded_at.elapsed();
+            if let (Some(token), Ok(answer)) = (&token, &answer)
+                && answer.status() == StatusCode::OK
+            {
+                state.committed_tokens.lock().unwrap().insert(token.clone(), Instant::now());
+            }
+            tokio::time::sleep_until(release_at).await;
+            drop(hold);
+            answer
+        });
+        course.await.map_err(|error| format!("the transaction's course failed: {error}"))?
+    }
+
+    fn committed(&self, token: &str) -> bool {
+        let mut committed = self.committed_tokens.lock().unwrap();
+        committed.retain(|_, at| at.elapsed() < TOKEN_WINDOW);
+        committed.contains_key(token)
     }
 
     async fn single_write(
@@ -291,15 +401,15 @@ impl State {
     }
 }
 
-/// Releases a transaction's items however its request ends, a dropped connection included.
-struct Hold<'a> {
-    held: &'a Mutex<HashSet<String>>,
+/// Releases a transaction's items (and token) however its course ends.
+struct Hold {
+    state: Arc<State>,
     items: Vec<String>,
 }
 
-impl Drop for Hold<'_> {
+impl Drop for Hold {
     fn drop(&mut self) {
-        let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut held = self.state.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for item in &self.items {
             held.remove(item);
         }
@@ -591,4 +701,87 @@ async fn single_item_writes_on_a_held_item_are_refused_and_reads_never_wait() {
     assert!(!holder.is_finished(), "the reads must have passed while the item was held");
     holder.await.unwrap().expect("the holder commits");
     assert_eq!(emulator.counts().single_writes_refused, 3);
+}
+
+/// A transaction that writes: `permission` added to `user_id`, with an audit record that may
+/// not exist yet, so that applying it twice would be refused.
+fn grant_once(env: &TestEnv, user_id: &str, permission: &str, event_id: &str) -> Vec<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(&env.tables.audit)
+        .item(AUDIT_USER_ID, s(user_id))
+        .item(AUDIT_EVENT_ID, s(event_id))
+        .condition_expression(format!("attribute_not_exists({AUDIT_EVENT_ID})"))
+        .build()
+        .unwrap();
+    vec![add_permission(env, user_id, permission), TransactWriteItem::builder().put(put).build()]
+}
+
+#[tokio::test]
+async fn a_token_in_flight_is_in_progress_and_once_committed_is_answered_as_its_commit() {
+    let (env, emulator) = TestEnv::behind_conflict_emulator(LONG_HOLD).await;
+    env.put_user(HELD, None, None, &[]).await;
+    let items = grant_once(&env, HELD, "p", "event-1");
+    // The SDK retries TransactionInProgressException itself (as throttling): not this client.
+    let config = support::client_config().endpoint_url(emulator.endpoint());
+    let client =
+        Client::from_conf(config.retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()).build());
+    let send = |items: Vec<TransactWriteItem>| {
+        client.transact_write_items().set_transact_items(Some(items)).client_request_token("token-1").send()
+    };
+    let forwarded = emulator.counts().transactions_forwarded;
+    let first = tokio::spawn(send(items.clone()));
+    while emulator.counts().transactions_forwarded == forwarded {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+
+    let again = send(items.clone()).await;
+    let error = again.as_ref().err().and_then(|error| error.as_service_error());
+    assert!(
+        matches!(error, Some(TransactWriteItemsError::TransactionInProgressException(_))),
+        "a resend while the first runs: {again:?}"
+    );
+    assert!(!first.is_finished(), "the resend must have met the first still in flight");
+    first.await.unwrap().expect("the first commits");
+
+    // Answered as the commit: not applied again (the audit Put's condition would refuse it).
+    send(items).await.expect("a resend of a committed transaction is answered as its commit");
+    assert_eq!(env.audit_count().await, 1);
+    let counts = emulator.counts();
+    assert_eq!((counts.transactions_forwarded, counts.in_progress_answered, counts.replays_answered), (1, 1, 1));
+    // Another transaction under another token on the same item is not held up by the replay.
+    transact(&env, vec![add_permission(&env, HELD, "q")]).await.expect("nothing holds the item");
+}
+
+#[tokio::test]
+async fn a_slow_transaction_commits_at_once_and_answers_late_whether_or_not_its_client_waits() {
+    let (env, emulator) = TestEnv::behind_conflict_emulator(Duration::from_millis(1)).await;
+    env.put_user(HELD, None, None, &[]).await;
+    emulator.slow_down_next_transaction(LONG_HOLD);
+    let started = Instant::now();
+    let items = grant_once(&env, HELD, "p", "event-1");
+    // The client gives up early, as the SDK's attempt timeout does: the transaction goes on.
+    let gave_up = tokio::time::timeout(Duration::from_millis(200), transact(&env, items.clone())).await;
+    assert!(gave_up.is_err(), "answered before its time: {gave_up:?}");
+    assert_eq!(env.permissions_of(HELD).await, Some(vec!["p".to_owned()]), "it committed at once");
+    let (codes, _) = cancellation_of(transact(&env, vec![add_permission(&env, HELD, "q")]).await);
+    assert_eq!(codes, ["TransactionConflict"], "its items stay held");
+    while started.elapsed() < LONG_HOLD + Duration::from_millis(100) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    transact(&env, vec![add_permission(&env, HELD, "q")]).await.expect("released after its time");
+}
+
+#[tokio::test]
+async fn a_lost_transaction_never_reaches_dynamodb_and_the_next_one_passes() {
+    let (env, emulator) = TestEnv::behind_conflict_emulator(Duration::from_millis(1)).await;
+    env.put_user(HELD, None, None, &[]).await;
+    emulator.lose_next_transaction();
+    let lost =
+        tokio::time::timeout(Duration::from_millis(300), transact(&env, grant_once(&env, HELD, "p", "e-1"))).await;
+    assert!(lost.is_err(), "a lost transaction was answered: {lost:?}");
+    assert_eq!(env.permissions_of(HELD).await, Some(vec![]), "a lost transaction committed");
+    assert_eq!(env.audit_count().await, 0);
+    transact(&env, grant_once(&env, HELD, "p", "e-1")).await.expect("the next passes, holding nothing of the lost one");
+    let counts = emulator.counts();
+    assert_eq!((counts.transactions_lost, counts.transactions_forwarded), (1, 1));
 }

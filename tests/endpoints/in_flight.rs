@@ -181,7 +181,11 @@ async fn an_existing_audit_record_is_never_overwritten() {
             support::client().put_item().table_name(audit).set_item(Some(item)).send().await.unwrap();
         });
     });
-    env.call::<OrgAdd>(grant_p1().http_api()).await;
+    let held_before = env.permissions_of(TARGET).await;
+    let response = env.call::<OrgAdd>(grant_p1().http_api()).await;
+    // Nothing of this change committed: a backend failure, never a 200 for a grant not made.
+    assert_eq!((response.status, response.body), (500, json!({ "detail": "A server error occurred." })));
+    assert_eq!(env.permissions_of(TARGET).await, held_before, "the grant landed without its audit record");
     let event_id = planted.lock().unwrap().clone().expect("the grant sent a transaction");
     let records = env.audit_of(TARGET).await;
     let record = records.iter().find(|record| record.event_id == event_id).unwrap();

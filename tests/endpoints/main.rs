@@ -4,9 +4,13 @@
 
 mod admin_changes;
 mod attacks;
+mod audit_order;
 mod backend_faults;
+mod catalog_codenames;
 mod concurrency;
 mod conflict_emulator;
+mod history_cursor;
+mod history_refusals;
 mod hostile;
 mod hostile_input;
 mod hostile_queries;
@@ -16,6 +20,7 @@ mod jwt_rotation;
 mod lambda_process;
 mod limits;
 mod org_changes;
+mod org_round_trips;
 mod org_user_permissions;
 mod org_user_permissions_list;
 mod org_user_permissions_remove;
@@ -26,6 +31,7 @@ mod startup;
 mod stored_data;
 #[path = "../support/mod.rs"]
 mod support;
+mod transaction_in_progress;
 mod user_add_permissions;
 mod user_list_permissions;
 mod user_permission_history;

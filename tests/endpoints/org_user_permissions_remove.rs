@@ -35,10 +35,10 @@ async fn removes_the_seed_example_and_answers_with_sorted_unique_lowercase_uuids
 #[tokio::test]
 async fn removing_what_is_not_held_is_a_noop_that_is_still_audited() {
     let env = org_world().await;
-    let before = env.user(TARGET).await;
+    let before = env.user_data(TARGET).await;
     let response = env.changes::<OrgRemove>(remove(TARGET, &[P1, P2]).http_api()).await;
     assert_eq!(response.body, json!({ "user_uuid": TARGET, "permission_uuids": [P2, P1] }));
-    assert_eq!(env.user(TARGET).await, before, "the target's item must not change");
+    assert_eq!(env.user_data(TARGET).await, before, "the target's item must not change");
     let records = env.audit_of(TARGET).await;
     assert_eq!(records.len(), 1);
     assert_eq!((records[0].action, records[0].permissions.clone()), (Action::Revoke, sorted(&[P1, P2])));
@@ -59,22 +59,22 @@ async fn removing_a_mix_of_held_and_not_held_removes_the_held_ones_only() {
 async fn emptying_the_set_leaves_no_permissions_attribute_and_keeps_the_user() {
     let env = org_world().await;
     env.changes::<OrgRemove>(remove(TARGET, &[P3]).http_api()).await;
-    let item = env.user(TARGET).await.expect("the target still exists");
+    let item = env.user_data(TARGET).await.expect("the target still exists");
     assert!(!item.contains_key(PERMISSIONS), "an emptied set must leave no attribute: {item:?}");
     assert_eq!(item.len(), 2, "user_id and org_uuid are kept: {item:?}");
     // Removing again from a user without the attribute is a no-op, still audited.
     env.changes::<OrgRemove>(remove(TARGET, &[P3]).http_api()).await;
-    assert_eq!(env.user(TARGET).await.unwrap(), item);
+    assert_eq!(env.user_data(TARGET).await.unwrap(), item);
     assert_eq!(env.audit_of(TARGET).await.len(), 2);
 }
 
 #[tokio::test]
 async fn removing_from_a_user_without_a_permissions_attribute_is_a_noop() {
     let env = org_world().await;
-    let before = env.user(BARE).await.unwrap();
+    let before = env.user_data(BARE).await.unwrap();
     let response = env.changes::<OrgRemove>(remove(BARE, &[P1]).http_api()).await;
     assert_eq!(response.body, json!({ "user_uuid": BARE, "permission_uuids": [P1] }));
-    assert_eq!(env.user(BARE).await.unwrap(), before);
+    assert_eq!(env.user_data(BARE).await.unwrap(), before);
 }
 
 #[tokio::test]

@@ -61,10 +61,10 @@ async fn a_wildcard_is_an_exact_string() {
 #[tokio::test]
 async fn removing_what_is_not_held_is_a_noop_that_is_still_audited() {
     let env = admin_world().await;
-    let before = env.user(TARGET).await;
+    let before = env.user_data(TARGET).await;
     let response = env.changes::<AdminRemove>(remove(ADMIN, TARGET, &["compass.hubspot.*"]).http_api()).await;
     assert_eq!(response.body, success::<AdminRemove>());
-    assert_eq!(env.user(TARGET).await, before);
+    assert_eq!(env.user_data(TARGET).await, before);
     let records = env.audit_of(TARGET).await;
     assert_eq!((records[0].action, records[0].permissions.clone()), (Action::Revoke, vec!["compass.hubspot.*".into()]));
 }
@@ -86,15 +86,15 @@ async fn removing_a_mix_of_held_and_not_held_removes_the_held_ones_only() {
 async fn emptying_the_set_leaves_no_permissions_attribute_and_keeps_the_user() {
     let env = admin_world().await;
     env.changes::<AdminRemove>(remove(ADMIN, TARGET, &["compass.users.*"]).http_api()).await;
-    let item = env.user(TARGET).await.expect("the target still exists");
+    let item = env.user_data(TARGET).await.expect("the target still exists");
     assert!(!item.contains_key(PERMISSIONS), "an emptied set must leave no attribute: {item:?}");
     assert_eq!(item.len(), 2, "user_id and role are kept: {item:?}");
     env.changes::<AdminRemove>(remove(ADMIN, TARGET, &["compass.users.*"]).http_api()).await;
-    assert_eq!(env.user(TARGET).await.unwrap(), item);
+    assert_eq!(env.user_data(TARGET).await.unwrap(), item);
     // A user without the attribute, from the start.
-    let before = env.user(BARE).await.unwrap();
+    let before = env.user_data(BARE).await.unwrap();
     env.changes::<AdminRemove>(remove(ADMIN, BARE, &["compass.users.*"]).http_api()).await;
-    assert_eq!(env.user(BARE).await.unwrap(), before);
+    assert_eq!(env.user_data(BARE).await.unwrap(), before);
 }
 
 #[tokio::test]

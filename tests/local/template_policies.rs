@@ -13,10 +13,12 @@ use yaml_rust2::{Yaml, YamlLoader};
 const JWT_SECRET_PATTERN: &str =
     "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${JwtSecretName}-??????";
 
-/// An org API change (add or remove): the key, re-checked in the transaction; the caller with
-/// the catalog entries of its right; the target's update; the audit and idempotency records.
+/// An org API change (add or remove): the key (alone when cold, with its predicted caller when
+/// warm), re-checked in the transaction; the caller with the catalog entries of its right; the
+/// target's update; the audit and idempotency records.
 const ORG_CHANGE: &[(&str, &str)] = &[
     ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
+    ("dynamodb:BatchGetItem", "!GetAtt TokensTable.Arn"),
     ("dynamodb:ConditionCheckItem", "!GetAtt TokensTable.Arn"),
     ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
     ("dynamodb:UpdateItem", "!GetAtt UsersTable.Arn"),
@@ -45,6 +47,7 @@ const EXPECTED: &[(&str, &[(&str, &str)])] = &[
         "OrgUserPermissionsListFunction",
         &[
             ("dynamodb:GetItem", "!GetAtt TokensTable.Arn"),
+            ("dynamodb:BatchGetItem", "!GetAtt TokensTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt UsersTable.Arn"),
             ("dynamodb:BatchGetItem", "!GetAtt PermissionsTable.Arn"),
         ],

@@ -20,7 +20,7 @@ use permissions_service::org::{self, OrgApi, OrgTables};
 use permissions_service::store::audit::{AUDIT_USER_ID, AuditRecord};
 use permissions_service::store::catalog::CatalogEntry;
 use permissions_service::store::tokens::{Expiry, TokenRecord};
-use permissions_service::store::users::{USER_ID, UserRecord};
+use permissions_service::store::users::{LAST_EVENT_ID, USER_ID, UserRecord};
 use serde_json::Value;
 
 use super::dynamodb_local::{client, ready};
@@ -194,6 +194,14 @@ impl TestEnv {
             .await
             .unwrap();
         output.item
+    }
+
+    /// The user's item without `last_event_id`, which every change moves on, a no-op included:
+    /// who the user is and what it holds.
+    pub async fn user_data(&self, user_id: &str) -> Option<HashMap<String, AttributeValue>> {
+        let mut item = self.user(user_id).await?;
+        item.remove(LAST_EVENT_ID);
+        Some(item)
     }
 
     /// The user's permissions, sorted; `None` when the user does not exist.
