@@ -62,6 +62,7 @@ use permissions_service::domain::{CompassPermission, Permission, PermissionSet, 
 use permissions_service::frame::Route;
 use permissions_service::frame::routes::{ADMIN_ADD, ORG_ADD};
 use permissions_service::lambda_entry::authorizer;
+use permissions_service::local::api::LocalServer;
 use permissions_service::local::demo;
 use permissions_service::local::gateway::{GatewayRequest, ProtectedApi};
 use permissions_service::org::OrgTables;

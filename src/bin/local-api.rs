@@ -13,7 +13,7 @@ use permissions_service::admin::{AdminApi, AdminTables};
 use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::authorizer::{Authorizer, RoutePermissions};
 use permissions_service::config::{ConfigError, optional, process_env};
-use permissions_service::local::api::LocalApi;
+use permissions_service::local::api::{LocalApi, LocalServer};
 use permissions_service::local::protected::ProtectedServer;
 use permissions_service::org::{OrgApi, OrgTables};
 use permissions_service::telemetry::metrics::Metrics;

@@ -52,20 +52,9 @@ impl LocalApi {
     pub fn routes(&self) -> Vec<&'static Route> {
         self.endpoints.iter().map(|endpoint| endpoint.route()).collect()
     }
+}
 
-    /// Serves until `shutdown` completes; connections are handled concurrently.
-    pub async fn serve(
-        self: Arc<Self>,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()>,
-    ) -> std::io::Result<()> {
-        serve_http(listener, shutdown, move |request| {
-            let api = self.clone();
-            async move { api.answer(request).await }
-        })
-        .await
-    }
-
+impl LocalServer for LocalApi {
     async fn answer(&self, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
         let request_id = uuid::Uuid::now_v7().to_string();
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
@@ -84,32 +73,34 @@ impl LocalApi {
     }
 }
 
-/// Serves HTTP/1.1 on `listener` with `answer` until `shutdown` completes; connections are
-/// handled concurrently.
-pub async fn serve_http<F, Answered>(
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()>,
-    answer: F,
-) -> std::io::Result<()>
-where
-    F: Fn(hyper::Request<Incoming>) -> Answered + Clone + Send + Sync + 'static,
-    Answered: Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
-{
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => accepted?,
-            () = &mut shutdown => return Ok(()),
-        };
-        let answer = answer.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let answered = answer(request);
-                async move { Ok::<_, Infallible>(answered.await) }
-            });
-            // A client that hangs up mid-request is its own business, not a server error.
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-        });
+/// A server of the local run: how it answers one request; it serves HTTP/1.1 with that.
+pub trait LocalServer: Send + Sync + Sized + 'static {
+    fn answer(&self, request: hyper::Request<Incoming>) -> impl Future<Output = hyper::Response<Full<Bytes>>> + Send;
+
+    /// Serves until `shutdown` completes; connections are handled concurrently.
+    fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> impl Future<Output = std::io::Result<()>> + Send {
+        async move {
+            tokio::pin!(shutdown);
+            loop {
+                let (stream, _) = tokio::select! {
+                    accepted = listener.accept() => accepted?,
+                    () = &mut shutdown => return Ok(()),
+                };
+                let server = self.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let server = server.clone();
+                        async move { Ok::<_, Infallible>(server.answer(request).await) }
+                    });
+                    // A client that hangs up mid-request is its own business, not a server error.
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        }
     }
 }
 

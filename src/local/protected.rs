@@ -3,14 +3,11 @@
 //! authorizer's own entry path, with a stub integration that echoes what the authorizer passed
 //! on. So a grant or a revoke through local-api can be seen to count on the very next request.
 
-use std::sync::Arc;
-
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use lambda_http::Context;
-use tokio::net::TcpListener;
 
-use super::api::serve_http;
+use super::api::LocalServer;
 use super::gateway::{Gate, GatewayRequest, ProtectedApi};
 use crate::authorizer::Authorizer;
 use crate::lambda_entry::authorizer::answer;
@@ -26,20 +23,9 @@ impl ProtectedServer {
     pub fn new<'a>(route_keys: impl IntoIterator<Item = &'a str>, authorizer: Authorizer, metrics: Metrics) -> Self {
         Self { api: ProtectedApi::new(route_keys), authorizer, metrics }
     }
+}
 
-    /// Serves until `shutdown` completes.
-    pub async fn serve(
-        self: Arc<Self>,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()>,
-    ) -> std::io::Result<()> {
-        serve_http(listener, shutdown, move |request| {
-            let server = self.clone();
-            async move { server.answer(request).await }
-        })
-        .await
-    }
-
+impl LocalServer for ProtectedServer {
     async fn answer(&self, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
         let request_id = uuid::Uuid::now_v7().to_string();
         let method = request.method().as_str().to_owned();

@@ -53,9 +53,14 @@ impl Metrics {
     }
 
     pub fn record(&self, request: &Completed<'_>) {
+        self.write(|namespace, cold_start| emf_line(namespace, request, cold_start, SystemTime::now()));
+    }
+
+    /// Writes the line `line` makes from the namespace and whether this is the process's first.
+    fn write(&self, line: impl FnOnce(&str, bool) -> String) {
         let Metrics::Emf { namespace } = self else { return };
         let cold_start = !SERVED_BEFORE.swap(true, Ordering::Relaxed);
-        let line = emf_line(namespace, request, cold_start, SystemTime::now());
+        let line = line(namespace, cold_start);
         // A closed stdout must not fail the request: the metric is lost, the answer is not.
         let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
@@ -75,10 +80,7 @@ impl Metrics {
     /// One EMF line for an authorizer's decision, under the same `Endpoint` dimension as the
     /// endpoints' lines (its binary), so one dashboard and one latency alarm serve all.
     pub fn record_decision(&self, decision: &Decided<'_>) {
-        let Metrics::Emf { namespace } = self else { return };
-        let cold_start = !SERVED_BEFORE.swap(true, Ordering::Relaxed);
-        let line = decision_line(namespace, decision, cold_start, SystemTime::now());
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
+        self.write(|namespace, cold_start| decision_line(namespace, decision, cold_start, SystemTime::now()));
     }
 }
 
@@ -94,6 +96,15 @@ struct DecisionLine<'a> {
     denied: u8,
     #[serde(rename = "AuthorizerErrors")]
     errors: u8,
+    #[serde(flatten)]
+    timing: Timing<'a>,
+    outcome: &'static str,
+}
+
+/// What every line ends with: the times and the cold start, then (not metrics) the properties
+/// CloudWatch Logs Insights can search a line by.
+#[derive(Serialize)]
+struct Timing<'a> {
     #[serde(rename = "Latency")]
     latency: f64,
     #[serde(rename = "DynamoDBLatency")]
@@ -103,7 +114,6 @@ struct DecisionLine<'a> {
     request_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     trace_id: Option<&'a str>,
-    outcome: &'static str,
 }
 
 /// The EMF line for one authorizer decision.
@@ -114,11 +124,13 @@ pub fn decision_line(namespace: &str, decision: &Decided<'_>, cold_start: bool, 
         allowed: u8::from(decision.allowed == Some(true)),
         denied: u8::from(decision.allowed == Some(false)),
         errors: u8::from(decision.allowed.is_none()),
-        latency: millis(decision.latency),
-        dynamodb_latency: millis(decision.dynamodb),
-        cold_start: u8::from(cold_start),
-        request_id: decision.request_id,
-        trace_id: decision.trace_id,
+        timing: Timing {
+            latency: millis(decision.latency),
+            dynamodb_latency: millis(decision.dynamodb),
+            cold_start: u8::from(cold_start),
+            request_id: decision.request_id,
+            trace_id: decision.trace_id,
+        },
         outcome: decision.outcome,
     };
     serde_json::to_string(&line).unwrap_or_default()
@@ -155,16 +167,8 @@ struct EmfLine<'a> {
     server_errors: u8,
     #[serde(rename = "Throttled")]
     throttled: u8,
-    #[serde(rename = "Latency")]
-    latency: f64,
-    #[serde(rename = "DynamoDBLatency")]
-    dynamodb_latency: f64,
-    #[serde(rename = "ColdStart")]
-    cold_start: u8,
-    // Not metrics: properties CloudWatch Logs Insights can search the line by.
-    request_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    trace_id: Option<&'a str>,
+    #[serde(flatten)]
+    timing: Timing<'a>,
     status: u16,
 }
 
@@ -220,11 +224,13 @@ pub fn emf_line(namespace: &str, request: &Completed<'_>, cold_start: bool, now:
         client_errors: u8::from((400..500).contains(&request.status)),
         server_errors: u8::from(request.status >= 500),
         throttled: u8::from(request.status == 503),
-        latency: millis(request.latency),
-        dynamodb_latency: millis(request.dynamodb),
-        cold_start: u8::from(cold_start),
-        request_id: request.request_id,
-        trace_id: request.trace_id,
+        timing: Timing {
+            latency: millis(request.latency),
+            dynamodb_latency: millis(request.dynamodb),
+            cold_start: u8::from(cold_start),
+            request_id: request.request_id,
+            trace_id: request.trace_id,
+        },
         status: request.status,
     };
     serde_json::to_string(&line).unwrap_or_default()

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use permissions_service::local::api::LocalServer;
 use permissions_service::local::demo;
 use serde_json::{Value, json};
 

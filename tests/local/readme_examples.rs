@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use permissions_service::auth::jwt::JwtVerifier;
 use permissions_service::authorizer::RoutePermissions;
+use permissions_service::local::api::LocalServer;
 use permissions_service::local::demo;
 use permissions_service::local::protected::ProtectedServer;
 use permissions_service::telemetry::metrics::Metrics;
