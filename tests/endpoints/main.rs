@@ -27,6 +27,7 @@ mod stored_data;
 #[path = "../support/mod.rs"]
 mod support;
 mod user_add_permissions;
+mod user_check_permissions;
 mod user_list_permissions;
 mod user_permission_history;
 mod user_remove_permissions;
