@@ -7,24 +7,31 @@
 //! from every character API Gateway can forward there and more (docs/security.md states the
 //! assumption). No target a generated request names exists, so no change can succeed: every answer
 //! must be a 4xx in the endpoint's own shape, within a deadline, and the tables must be exactly as
-//! they were.
+//! they were. The check endpoint writes nothing whatever it answers, so its campaign also names
+//! seeded users and sends non-admins' tokens: a 200 must then be exactly the answer the request
+//! asked for (the user it named, or its caller; the permissions it sent, once each, in order;
+//! each decided by the docs' rule, recomputed here).
 //!
 //! `HOSTILE_CASES=100000 scripts/test hostile_input` runs a longer campaign.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value, json};
 
+use permissions_service::domain::is_compass_permission;
 use permissions_service::frame::Route;
-use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
+use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_CHECK, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
 
 use crate::hostile::{
     self, Line, cases, is_admin_error, is_gateway_not_found, is_org_error, line, mixed_case, wire_text,
 };
 use crate::raw_events::{Format, invoke};
-use crate::support::fixtures::admin::{ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
+use crate::support::fixtures::admin::{self, ADMIN, MEMBER, NOBODY, admin_world, jwt_for};
 use crate::support::fixtures::org::{EDIT_RIGHT, EDITOR_KEY, P1, P2, org_world};
-use crate::support::{AdminAdd, AdminRemove, OrgAdd, OrgRemove};
+use crate::support::{AdminAdd, AdminCheck, AdminRemove, OrgAdd, OrgRemove};
 use crate::support::{TestEnv, TestResponse};
 
 /// What one generated request is made of: its line, and what it carries.
@@ -300,6 +307,7 @@ enum Endpoint {
     OrgRemove,
     AdminAdd,
     AdminRemove,
+    AdminCheck,
 }
 
 impl Endpoint {
@@ -309,6 +317,7 @@ impl Endpoint {
             Endpoint::OrgRemove => &ORG_REMOVE,
             Endpoint::AdminAdd => &ADMIN_ADD,
             Endpoint::AdminRemove => &ADMIN_REMOVE,
+            Endpoint::AdminCheck => &ADMIN_CHECK,
         }
     }
 
@@ -331,12 +340,17 @@ impl Endpoint {
             Endpoint::OrgRemove => invoke(&env.frame::<OrgRemove>(), event, "hostile").await,
             Endpoint::AdminAdd => invoke(&env.frame::<AdminAdd>(), event, "hostile").await,
             Endpoint::AdminRemove => invoke(&env.frame::<AdminRemove>(), event, "hostile").await,
+            Endpoint::AdminCheck => invoke(&env.frame::<AdminCheck>(), event, "hostile").await,
         }
     }
 
     /// The campaign for this endpoint, in its API's world with its API's credentials.
     fn campaign(self) {
-        if self.is_org() { org_campaign(self) } else { admin_campaign(self) }
+        match self {
+            Endpoint::OrgAdd | Endpoint::OrgRemove => org_campaign(self),
+            Endpoint::AdminAdd | Endpoint::AdminRemove => admin_campaign(self),
+            Endpoint::AdminCheck => check_campaign(),
+        }
     }
 
     fn has_own_shape(self, body: &Value) -> bool {
@@ -385,6 +399,197 @@ fn admin_campaign(endpoint: Endpoint) {
     campaign(env, endpoint, strategy);
 }
 
+/// What each user of the check's world holds: near misses of one another, so that the exact
+/// string, the module's wildcard and neither all decide some answers.
+const CHECK_WORLD: [(&str, &[&str]); 4] = [
+    (ADMIN, &["compass.a.*", "compass.b.x"]),
+    (MEMBER, &["compass.dashboard.overview", "compass.a"]),
+    (admin::TARGET, &["compass.users.*", "compass.users.invite", "compass.b"]),
+    (admin::BARE, &[]),
+];
+
+/// Permissions a check's world decides every way.
+const CHECK_POOL: [&str; 14] = [
+    "compass.a",
+    "compass.a.*",
+    "compass.a.x",
+    "compass.aa.x",
+    "compass.b",
+    "compass.b.x",
+    "compass.b.*",
+    "compass.users",
+    "compass.users.*",
+    "compass.users.invite",
+    "compass.users.list",
+    "compass.dashboard",
+    "compass.dashboard.overview",
+    "compass.dashboard.export",
+];
+
+/// A check's body: a `userId` absent (the caller), a seeded user's in any case, a stranger's, or
+/// anything; permissions all in the grammar (so the request can be answered) or not.
+fn near_miss_check_body() -> impl Strategy<Value = Value> {
+    let permission = prop_oneof![
+        1 => prop::sample::select(CHECK_POOL.to_vec()).prop_map(str::to_owned),
+        1 => "compass\\.[a-z][a-z0-9_-]{0,8}(\\.([a-z][a-z0-9_-]{0,8}|\\*))?",
+    ];
+    let valid = prop::collection::vec(permission.clone().prop_map(Value::String), 1..=100);
+    let mixed = prop::collection::vec(prop_oneof![3 => permission.prop_map(Value::String), 1 => json_value()], 0..120);
+    let seeded = prop::sample::select(CHECK_WORLD.iter().map(|(user, _)| *user).collect::<Vec<_>>())
+        .prop_flat_map(|user| mixed_case(user.to_owned()));
+    let user_id = prop_oneof![
+        3 => Just(None),
+        2 => seeded.prop_map(|id| Some(Value::String(id))),
+        1 => Just(Some(Value::String(NOBODY.to_owned()))),
+        1 => "[0-9a-fA-F]{24}".prop_map(|id| Some(Value::String(id))),
+        1 => json_value().prop_map(Some),
+    ];
+    let permissions = prop_oneof![3 => valid, 1 => mixed];
+    (user_id, permissions, prop::collection::vec((json_key(), json_value()), 0..3)).prop_map(
+        |(user_id, permissions, extra)| {
+            let mut payload: Map<String, Value> = extra.into_iter().collect();
+            payload.remove("userId");
+            if let Some(user_id) = user_id {
+                payload.insert("userId".to_owned(), user_id);
+            }
+            payload.insert("permissions".to_owned(), Value::Array(permissions));
+            json!({ "payload": payload })
+        },
+    )
+}
+
+/// The held permission that grants `permission`, by docs/api.md's words rather than the
+/// service's code: the same string when held, otherwise its module's wildcard.
+fn expected_grant(held: &[&str], permission: &str) -> Option<String> {
+    if held.contains(&permission) {
+        return Some(permission.to_owned());
+    }
+    let module: Vec<&str> = permission.split('.').take(2).collect();
+    let wildcard = format!("{}.*", module.join("."));
+    held.contains(&wildcard.as_str()).then_some(wildcard)
+}
+
+/// A 200 to `case` from `caller` is the answer it asked for, exactly.
+fn check_answer(case: &Hostile, caller: Option<&str>, body: &Value) -> Result<(), TestCaseError> {
+    let Some(caller) = caller else { return Err(TestCaseError::fail("a 200 without a caller's token")) };
+    let sent = match &case.body {
+        Body::Text(text) => text.as_bytes(),
+        Body::Bytes(bytes) => bytes.as_slice(),
+        Body::None => &[],
+    };
+    let request: Value =
+        serde_json::from_slice(sent).map_err(|_| TestCaseError::fail("a 200 for a body that is not JSON"))?;
+    let payload = &request["payload"];
+    let user_id = match payload.get("userId") {
+        None => caller.to_owned(),
+        Some(id) => id.as_str().ok_or_else(|| TestCaseError::fail("a 200 for a userId not a string"))?.to_lowercase(),
+    };
+    prop_assert!(caller == ADMIN || user_id == caller, "{caller} was answered about {user_id}");
+    let held = CHECK_WORLD
+        .iter()
+        .find(|(user, _)| *user == user_id)
+        .map(|(_, held)| *held)
+        .ok_or_else(|| TestCaseError::fail(format!("a 200 about {user_id}, who does not exist")))?;
+    let asked = payload["permissions"].as_array().ok_or_else(|| TestCaseError::fail("a 200 without permissions"))?;
+    prop_assert!((1..=100).contains(&asked.len()), "a 200 for {} items", asked.len());
+    let mut distinct: Vec<&str> = Vec::new();
+    for item in asked {
+        let item = item.as_str().filter(|text| is_compass_permission(text));
+        let item = item.ok_or_else(|| TestCaseError::fail("a 200 for a permission outside the grammar"))?;
+        if !distinct.contains(&item) {
+            distinct.push(item);
+        }
+    }
+    let results: Vec<Value> = distinct
+        .iter()
+        .map(|permission| {
+            let by = expected_grant(held, permission);
+            json!({ "permission": permission, "allowed": by.is_some(), "grantedBy": by })
+        })
+        .collect();
+    let allowed = results.iter().all(|result| result["allowed"] == true);
+    let expected = json!({
+        "message": "Successfully checked permissions for this user.",
+        "data": { "userId": user_id, "allowed": allowed, "results": results }
+    });
+    prop_assert_eq!(body, &expected);
+    Ok(())
+}
+
+/// The check's campaign: admins', members' and strangers' tokens, bodies that name seeded users
+/// or not; every answer a 4xx in the admin shape or the one right 200, nothing written, and each
+/// of the check's answers reached.
+fn check_campaign() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let env = runtime.block_on(async {
+        let env = admin_world().await;
+        for (user, held) in CHECK_WORLD {
+            let role = if user == ADMIN { "admin" } else { "user" };
+            env.put_user(user, None, Some(role), held).await;
+        }
+        env
+    });
+    drop(runtime);
+    let admin_token = jwt_for(ADMIN);
+    let member_token = jwt_for(MEMBER);
+    let admin = Box::leak(format!("Bearer {admin_token}").into_boxed_str());
+    let member = Box::leak(format!("Bearer {member_token}").into_boxed_str());
+    let ghost = Box::leak(format!("Bearer {}", jwt_for("64b0000000000000000000fe")).into_boxed_str());
+    let tokens = prop_oneof![
+        6 => authorization(admin, "Bearer"),
+        3 => authorization(member, "Bearer"),
+        1 => Just(vec![ghost.to_owned()]),
+    ]
+    .boxed();
+    let endpoint = Endpoint::AdminCheck;
+    let strategy = hostile(endpoint.methods(), Just(String::new()).boxed(), tokens, near_miss_check_body().boxed());
+    let last = RefCell::new(None::<Hostile>);
+    let answers = RefCell::new(BTreeMap::<String, u32>::new());
+    let check = |response: &TestResponse| {
+        let last = last.borrow();
+        let case = last.as_ref().expect("the case just sent");
+        let code = if response.status == 200 {
+            let credentials = case.line.authorization.join(" ");
+            let caller = match (credentials.contains(&admin_token), credentials.contains(&member_token)) {
+                (true, false) => Some(ADMIN),
+                (false, true) => Some(MEMBER),
+                _ => None,
+            };
+            check_answer(case, caller, &response.body)?;
+            "200".to_owned()
+        } else {
+            check_refusal(response)?;
+            if is_gateway_not_found(&response.body) {
+                "route not found".to_owned()
+            } else {
+                prop_assert!(is_admin_error(&response.body), "not the admin shape: {response:?}");
+                response.body["error"]["code"].as_str().unwrap_or_default().to_owned()
+            }
+        };
+        *answers.borrow_mut().entry(code).or_default() += 1;
+        Ok(())
+    };
+    let cases = cases(10_000);
+    hostile::campaign(
+        &env,
+        "AdminCheck",
+        cases,
+        strategy,
+        async |case| {
+            *last.borrow_mut() = Some(case.clone());
+            endpoint.call(&env, case).await
+        },
+        check,
+        &[200, 400, 401, 404],
+    );
+    let answers = answers.into_inner();
+    eprintln!("AdminCheck: answers by code: {answers:?}");
+    for code in ["200", "VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "USER_NOT_FOUND", "PAYLOAD_TOO_LARGE"] {
+        let count = answers.get(code).copied().unwrap_or_default();
+        assert!(count * 500 > cases, "too few {code}: {answers:?}");
+    }
+}
+
 /// One test per endpoint, each a campaign of its own.
 macro_rules! campaigns {
     ($($test:ident: $endpoint:ident,)*) => {
@@ -402,4 +607,5 @@ campaigns! {
     the_admin_endpoint_refuses_generated_hostile_requests_without_writing: AdminAdd,
     the_org_remove_endpoint_refuses_generated_hostile_requests_without_writing: OrgRemove,
     the_admin_remove_endpoint_refuses_generated_hostile_requests_without_writing: AdminRemove,
+    the_check_endpoint_answers_generated_hostile_requests_rightly_without_writing: AdminCheck,
 }

@@ -19,6 +19,21 @@ use crate::support::fixtures::admin::{ADMIN, TARGET as ADMIN_TARGET, admin_world
 use crate::support::fixtures::org::{EDITOR_KEY, P1, TARGET as ORG_TARGET, org_world};
 use crate::support::{Event, JWT_SECRET, TestEnv, endpoint};
 
+/// The admin world's check of its target, and the docs' example answer to it.
+fn admin_check() -> (Event, Value) {
+    let permissions = ["compass.users.invite", "compass.dashboard.export"];
+    let event = Event::admin_check()
+        .bearer(&jwt_for(ADMIN))
+        .json(&json!({ "payload": { "userId": ADMIN_TARGET, "permissions": permissions } }));
+    let answer = json!({
+        "message": "Successfully checked permissions for this user.",
+        "data": { "userId": ADMIN_TARGET, "allowed": false,
+                  "results": [{ "permission": "compass.users.invite", "allowed": true, "grantedBy": "compass.users.*" },
+                              { "permission": "compass.dashboard.export", "allowed": false, "grantedBy": null }] }
+    });
+    (event, answer)
+}
+
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 struct Function {
@@ -86,8 +101,8 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Feeds `events` in order and proves each got `expected` (a status, or an invocation error as
 /// `None`), that the one process answered them all and polls for more, and that it logged each
-/// answered request under its id.
-fn same_process_answers(binary: &str, env: &TestEnv, events: &[(&str, Value, Option<u16>)]) {
+/// answered request under its id. Returns what it posted, in order.
+fn same_process_answers(binary: &str, env: &TestEnv, events: &[(&str, Value, Option<u16>)]) -> Vec<Posted> {
     let stub = RuntimeStub::start();
     let mut function = Function::start(binary, env, &stub);
     for (request_id, event, _) in events {
@@ -123,6 +138,7 @@ fn same_process_answers(binary: &str, env: &TestEnv, events: &[(&str, Value, Opt
         });
         assert!(logged, "no log line for {request_id} with status {status}:\n{logs}");
     }
+    answers.into_iter().map(|answer| answer.posted).collect()
 }
 
 fn admin_grant() -> Event {
@@ -155,6 +171,42 @@ fn the_admin_function_answers_hostile_events_itself_and_lives_on() {
     ];
     same_process_answers(env!("CARGO_BIN_EXE_user-add-permissions"), &env, &events);
     assert_eq!(runtime.block_on(env.audit_count()), 1, "only the normal request writes");
+}
+
+#[test]
+fn the_check_function_answers_checks_and_hostile_events_itself_and_lives_on() {
+    let runtime = runtime();
+    let env = runtime.block_on(admin_world());
+    let before = runtime.block_on(env.snapshot());
+    let (check, answer) = admin_check();
+    let body = json!({ "payload": { "permissions": ["compass.a"] } });
+    let stranger = Event::admin_check().header("host", "exa mple<>").header("x-forwarded-proto", "1 bad:").json(&body);
+    let controls = Event::admin_check().path("/<a> b/user/check-permissions").header("x-note", "a\u{1}\u{7f}b");
+    let lone_surrogate = Event::admin_check()
+        .bearer(&jwt_for(ADMIN))
+        .header("content-type", "application/json")
+        .body(r#"{"payload": {"permissions": ["\ud800"]}}"#);
+    let unreadable_body = {
+        let mut event = raw_event(&check, "", Format::V2);
+        event["isBase64Encoded"] = json!(true);
+        event
+    };
+    let events = [
+        ("hostile-query", raw_event(&stranger, "q=\"x\"&<a>=`{|}`", Format::V2), Some(401)),
+        ("hostile-rest", raw_event(&controls.json(&body), "q=\"x\"", Format::V1), Some(401)),
+        ("not-api-gateway", json!({ "Records": [{ "body": "{}" }] }), None),
+        ("unreadable", unreadable_body, Some(400)),
+        ("lone-surrogate", raw_event(&lone_surrogate, "", Format::V2), Some(400)),
+        ("check", raw_event(&check, "q=\"x\"", Format::V2), Some(200)),
+        ("check-rest", raw_event(&check, "", Format::V1), Some(200)),
+    ];
+    let posted = same_process_answers(env!("CARGO_BIN_EXE_user-check-permissions"), &env, &events);
+    for ((request_id, _, _), posted) in events.iter().zip(&posted).filter(|((_, _, status), _)| *status == Some(200)) {
+        let Posted::Response { body, .. } = posted else { panic!("{request_id}: not a response: {posted:?}") };
+        let checked: Value = serde_json::from_str(body["body"].as_str().unwrap()).unwrap();
+        assert_eq!(checked, answer, "{request_id}");
+    }
+    assert_eq!(runtime.block_on(env.snapshot()), before, "a check wrote something");
 }
 
 #[test]

@@ -33,6 +33,7 @@ mod stored_data;
 mod support;
 mod transaction_in_progress;
 mod user_add_permissions;
+mod user_check_permissions;
 mod user_list_permissions;
 mod user_permission_history;
 mod user_remove_permissions;

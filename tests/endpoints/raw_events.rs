@@ -8,7 +8,7 @@ use base64::Engine;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::{HeaderName, HeaderValue, StatusCode};
 use lambda_http::{Body, Context, Response};
-use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
+use permissions_service::frame::routes::{ADMIN_ADD, ADMIN_CHECK, ADMIN_REMOVE, ORG_ADD, ORG_REMOVE};
 use permissions_service::frame::{Endpoint, Frame, Route};
 use permissions_service::lambda_entry::{self, NotApiGateway};
 use serde_json::{Map, Value, json};
@@ -160,10 +160,22 @@ pub enum Api {
     OrgRemove,
     AdminAdd,
     AdminRemove,
+    AdminCheck,
 }
 
 pub const ADDS: [Api; 2] = [Api::OrgAdd, Api::AdminAdd];
 pub const REMOVES: [Api; 2] = [Api::OrgRemove, Api::AdminRemove];
+pub const CHECKS: [Api; 1] = [Api::AdminCheck];
+
+/// What the admin world's check of its target answers: the docs' example.
+fn checked() -> Value {
+    json!({
+        "message": "Successfully checked permissions for this user.",
+        "data": { "userId": ADMIN_TARGET, "allowed": false,
+                  "results": [{ "permission": "compass.users.invite", "allowed": true, "grantedBy": "compass.users.*" },
+                              { "permission": "compass.dashboard.export", "allowed": false, "grantedBy": null }] }
+    })
+}
 
 impl Api {
     pub fn route(self) -> &'static Route {
@@ -172,6 +184,7 @@ impl Api {
             Api::OrgRemove => &ORG_REMOVE,
             Api::AdminAdd => &ADMIN_ADD,
             Api::AdminRemove => &ADMIN_REMOVE,
+            Api::AdminCheck => &ADMIN_CHECK,
         }
     }
 
@@ -192,6 +205,24 @@ impl Api {
             Api::OrgRemove => json!({ "permission_uuids": [P3, P1] }),
             Api::AdminAdd => json!({ "payload": { "userId": ADMIN_TARGET, "permissions": ["compass.dashboard.*"] } }),
             Api::AdminRemove => json!({ "payload": { "userId": ADMIN_TARGET, "permissions": ["compass.users.*"] } }),
+            Api::AdminCheck => json!({
+                "payload": { "userId": ADMIN_TARGET, "permissions": ["compass.users.invite", "compass.dashboard.export"] }
+            }),
+        }
+    }
+
+    /// Whether a success writes (a change and its audit record) or only answers (a check).
+    pub fn writes(self) -> bool {
+        self != Api::AdminCheck
+    }
+
+    /// A method the route does not serve, but a neighbouring route does.
+    pub fn other_method(self) -> &'static str {
+        match self {
+            Api::OrgAdd => "DELETE",
+            Api::OrgRemove => "PATCH",
+            Api::AdminAdd | Api::AdminRemove => "POST",
+            Api::AdminCheck => "PUT",
         }
     }
 
@@ -251,6 +282,12 @@ async fn hostile_bytes_anywhere_in_an_unauthenticated_removal_get_the_endpoints_
     unauthenticated_requests_get_the_endpoints_401(&REMOVES, &texts).await;
 }
 
+#[tokio::test]
+async fn hostile_bytes_anywhere_in_an_unauthenticated_check_get_the_401() {
+    let texts: Vec<String> = HOSTILE.iter().map(|text| (*text).to_owned()).collect();
+    unauthenticated_requests_get_the_endpoints_401(&CHECKS, &texts).await;
+}
+
 /// Every ASCII byte on its own, and characters that stand for the rest of Unicode.
 fn every_byte() -> Vec<String> {
     let mut texts: Vec<String> = (0u8..0x80).map(|byte| char::from(byte).to_string()).collect();
@@ -268,6 +305,11 @@ async fn every_byte_in_the_query_path_and_headers_of_an_unauthenticated_request_
 #[tokio::test]
 async fn every_byte_in_the_query_path_and_headers_of_an_unauthenticated_removal_gets_the_401() {
     unauthenticated_requests_get_the_endpoints_401(&REMOVES, &every_byte()).await;
+}
+
+#[tokio::test]
+async fn every_byte_in_the_query_path_and_headers_of_an_unauthenticated_check_gets_the_401() {
+    unauthenticated_requests_get_the_endpoints_401(&CHECKS, &every_byte()).await;
 }
 
 async fn org_grant_succeeds(env: &TestEnv, event: Event, query: &str, format: Format, case: &str) {
@@ -400,67 +442,121 @@ async fn the_handlers_see_what_lambda_http_gave_them() {
     assert_eq!(response.body, json!({ "user_uuid": ORG_TARGET, "permission_uuids": [P2, P1] }));
 }
 
-/// `event` through `api`'s binary in `format`: a 200 and exactly one more audit record.
-async fn change_succeeds(api: Api, env: &TestEnv, event: Event, query: &str, format: Format, case: &str) {
+/// `event` through `api`'s binary in `format`: a 200 and, for a change, exactly one more audit
+/// record; for a check, its answer and no audit record.
+async fn succeeds(api: Api, env: &TestEnv, event: Event, query: &str, format: Format, case: &str) {
     let audits = env.audit_count().await;
     let response = api.invoke(env, raw_event(&event, query, format), &event.request_id).await;
     assert_eq!(response.status, 200, "{case}: {response:?}");
-    assert_eq!(env.audit_count().await, audits + 1, "{case}");
+    if api.writes() {
+        assert_eq!(env.audit_count().await, audits + 1, "{case}");
+    } else {
+        assert_eq!(response.body, checked(), "{case}");
+        assert_eq!(env.audit_count().await, audits, "{case}");
+    }
+}
+
+/// Proves that a world in which only checks ran is as it was.
+async fn unchanged_by_checks(api: Api, env: &TestEnv, before: &[String]) {
+    if !api.writes() {
+        assert_eq!(env.snapshot().await, before, "{api:?} wrote something");
+    }
 }
 
 #[tokio::test]
 async fn a_valid_removal_with_hostile_bytes_in_its_query_and_headers_still_succeeds() {
-    for api in REMOVES {
+    valid_requests_with_hostile_bytes_in_their_query_and_headers_succeed(&REMOVES).await;
+}
+
+#[tokio::test]
+async fn a_valid_check_with_hostile_bytes_in_its_query_and_headers_still_succeeds() {
+    valid_requests_with_hostile_bytes_in_their_query_and_headers_succeed(&CHECKS).await;
+}
+
+async fn valid_requests_with_hostile_bytes_in_their_query_and_headers_succeed(apis: &[Api]) {
+    for &api in apis {
         let env = api.world().await;
+        let before = env.snapshot().await;
         for text in HOSTILE {
             for format in FORMATS {
                 for place in [Place::Query, Place::HeaderValue, Place::Host, Place::ForwardedProto] {
                     let case = format!("{api:?}: {text:?} in {place:?}, {format:?}");
                     let (event, query) = with_hostile(api.valid(), api.route(), text, place);
-                    change_succeeds(api, &env, event, &query, format, &case).await;
+                    succeeds(api, &env, event, &query, format, &case).await;
                 }
             }
         }
+        unchanged_by_checks(api, &env, &before).await;
     }
 }
 
 #[tokio::test]
 async fn a_valid_removal_succeeds_whatever_byte_its_query_holds() {
-    for api in REMOVES {
+    valid_requests_succeed_whatever_byte_their_query_holds(&REMOVES).await;
+}
+
+#[tokio::test]
+async fn a_valid_check_succeeds_whatever_byte_its_query_holds() {
+    valid_requests_succeed_whatever_byte_their_query_holds(&CHECKS).await;
+}
+
+async fn valid_requests_succeed_whatever_byte_their_query_holds(apis: &[Api]) {
+    for &api in apis {
         let env = api.world().await;
+        let before = env.snapshot().await;
         for text in every_byte() {
             for format in FORMATS {
                 let query = format!("q={text}&x={text}{text}");
-                change_succeeds(api, &env, api.valid(), &query, format, &format!("{api:?}: {text:?}, {format:?}"))
-                    .await;
+                succeeds(api, &env, api.valid(), &query, format, &format!("{api:?}: {text:?}, {format:?}")).await;
             }
         }
+        unchanged_by_checks(api, &env, &before).await;
     }
 }
 
 #[tokio::test]
 async fn malformed_host_and_forwarded_proto_headers_do_not_stop_a_removal() {
+    malformed_host_and_forwarded_proto_headers_do_not_stop_valid_requests(&REMOVES).await;
+}
+
+#[tokio::test]
+async fn malformed_host_and_forwarded_proto_headers_do_not_stop_a_check() {
+    malformed_host_and_forwarded_proto_headers_do_not_stop_valid_requests(&CHECKS).await;
+}
+
+async fn malformed_host_and_forwarded_proto_headers_do_not_stop_valid_requests(apis: &[Api]) {
     let hosts = ["", "a b", "a/b", "[", "user@evil.example", "h:99999999", "h:-1", "\u{0}", "é.example"];
     let protos = ["", "1", "a b", "://", "javascript", "HTTP", "\u{7f}"];
-    for api in REMOVES {
+    for &api in apis {
         let env = api.world().await;
+        let before = env.snapshot().await;
         for format in FORMATS {
             for host in hosts {
                 let event = api.valid().header("host", host);
-                change_succeeds(api, &env, event, "", format, &format!("{api:?}: Host {host:?}, {format:?}")).await;
+                succeeds(api, &env, event, "", format, &format!("{api:?}: Host {host:?}, {format:?}")).await;
             }
             for proto in protos {
                 let event = api.valid().header("x-forwarded-proto", proto);
                 let case = format!("{api:?}: x-forwarded-proto {proto:?}, {format:?}");
-                change_succeeds(api, &env, event, "", format, &case).await;
+                succeeds(api, &env, event, "", format, &case).await;
             }
         }
+        unchanged_by_checks(api, &env, &before).await;
     }
 }
 
 #[tokio::test]
 async fn a_removal_with_two_authorization_headers_is_a_401_in_both_formats() {
-    for api in REMOVES {
+    two_authorization_headers_are_a_401_in_both_formats_for(&REMOVES).await;
+}
+
+#[tokio::test]
+async fn a_check_with_two_authorization_headers_is_a_401_in_both_formats() {
+    two_authorization_headers_are_a_401_in_both_formats_for(&CHECKS).await;
+}
+
+async fn two_authorization_headers_are_a_401_in_both_formats_for(apis: &[Api]) {
+    for &api in apis {
         let env = api.world().await;
         let event = if api.is_org() { api.valid().token(EDITOR_KEY) } else { api.valid().bearer(&jwt_for(ADMIN)) };
         for format in FORMATS {
@@ -473,11 +569,19 @@ async fn a_removal_with_two_authorization_headers_is_a_401_in_both_formats() {
 
 #[tokio::test]
 async fn an_unknown_route_or_method_is_the_gateways_404_for_a_removal_in_each_format() {
-    for api in REMOVES {
+    an_unknown_route_or_method_is_the_gateways_404_in_each_format(&REMOVES).await;
+}
+
+#[tokio::test]
+async fn an_unknown_route_or_method_is_the_gateways_404_for_a_check_in_each_format() {
+    an_unknown_route_or_method_is_the_gateways_404_in_each_format(&CHECKS).await;
+}
+
+async fn an_unknown_route_or_method_is_the_gateways_404_in_each_format(apis: &[Api]) {
+    for &api in apis {
         let env = api.world().await;
         let before = env.snapshot().await;
-        let other_method = if api.is_org() { "PATCH" } else { "POST" };
-        for event in [api.valid().path("/user/<remove>-permissions"), api.valid().method(other_method)] {
+        for event in [api.valid().path("/user/<remove>-permissions"), api.valid().method(api.other_method())] {
             for format in FORMATS {
                 let response = api.invoke(&env, raw_event(&event, "q=\"x\"", format), &event.request_id).await;
                 assert_eq!(
@@ -493,7 +597,16 @@ async fn an_unknown_route_or_method_is_the_gateways_404_for_a_removal_in_each_fo
 
 #[tokio::test]
 async fn a_removal_no_client_could_send_is_a_400_and_one_not_from_api_gateway_an_invocation_error() {
-    for api in REMOVES {
+    an_event_no_client_could_send_is_a_400_and_one_not_from_api_gateway_an_invocation_error_for(&REMOVES).await;
+}
+
+#[tokio::test]
+async fn a_check_no_client_could_send_is_a_400_and_one_not_from_api_gateway_an_invocation_error() {
+    an_event_no_client_could_send_is_a_400_and_one_not_from_api_gateway_an_invocation_error_for(&CHECKS).await;
+}
+
+async fn an_event_no_client_could_send_is_a_400_and_one_not_from_api_gateway_an_invocation_error_for(apis: &[Api]) {
+    for &api in apis {
         let env = api.world().await;
         let before = env.snapshot().await;
         let event = api.valid();
@@ -540,4 +653,17 @@ async fn a_removal_sees_what_lambda_http_gave_it_in_format_1_0() {
     assert_eq!(response.body, json!({ "message": "Successfully removed permissions for this user.", "data": {} }));
     assert_eq!(env.audit_of(ADMIN_TARGET).await[0].request_id, "apigw-in-both");
     assert_eq!(env.permissions_of(ADMIN_TARGET).await, Some(vec![]));
+}
+
+#[tokio::test]
+async fn a_check_sees_what_lambda_http_gave_it_in_format_1_0() {
+    // A stage, a request id only in the request context, a repeated header.
+    let env = Api::AdminCheck.world().await;
+    let before = env.snapshot().await;
+    let event = Api::AdminCheck.valid().request_id("in-both").path("/prod/user/check-permissions");
+    let mut json = raw_event(&event, "a=1", Format::V1);
+    json["multiValueHeaders"]["x-repeat"] = json!(["1", "2"]);
+    let response = Api::AdminCheck.invoke(&env, json, "").await;
+    assert_eq!((response.status, response.body), (200, checked()));
+    assert_eq!(env.snapshot().await, before);
 }
