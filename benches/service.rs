@@ -2,8 +2,8 @@
 //!
 //!     cargo bench --features local --bench service
 //!
-//! 1. warm latency through each endpoint's frame (on a current-thread runtime, as the Lambda
-//!    binaries run), interleaved with a direct baseline: the same reads with the raw SDK client,
+//! 1. warm latency through each endpoint's frame, and the authorizer's entry path (on a
+//!    current-thread runtime, as the Lambda binaries run), interleaved with a direct baseline: the same reads with the raw SDK client,
 //!    and the store's own transaction items (`Changes::first_attempt`, and for a no-op
 //!    `Changes::no_change_attempt`) sent with it. The difference is the handler's own overhead,
 //!    and the interceptor also times each side outside its SDK calls. The cases are one table,
@@ -14,8 +14,9 @@
 //!    HTTP (as DynamoDB Local serves it) and over TLS (through a TLS proxy in front of it, with a
 //!    certificate made at start by the `openssl` CLI and trusted through `SSL_CERT_FILE`, as AWS
 //!    is only reachable over TLS); the admin binary also with its JWT key read at init from a stub
-//!    Secrets Manager, over HTTP and over TLS. Every case's root store is that CA and the
-//!    system's bundle, the size of Lambda's;
+//!    Secrets Manager, over HTTP and over TLS, and the authorizer so (its key from Secrets
+//!    Manager, as deployed; each event an allowed decision). Every case's root store is that CA
+//!    and the system's bundle, the size of Lambda's;
 //! 4. release binary sizes;
 //! 5. local-api throughput under 16 concurrent keep-alive clients.
 //!
