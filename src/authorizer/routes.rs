@@ -7,7 +7,9 @@
 //! denied: the authorizer fails closed.
 
 use std::collections::HashMap;
+use std::fmt;
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::config::ConfigError;
@@ -32,7 +34,7 @@ impl RoutePermissions {
 
     /// The map, or what is wrong with it (naming the route, never echoing a whole value).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let Ok(Value::Object(entries)) = serde_json::from_str::<Value>(text) else {
+        let Ok(Entries(entries)) = serde_json::from_str::<Entries>(text) else {
             return Err("must be a JSON object from route key to a permission or a list of them".into());
         };
         let mut routes = HashMap::with_capacity(entries.len());
@@ -40,6 +42,9 @@ impl RoutePermissions {
             let problem = |what: &str| format!("route {route_key:?}: {what}");
             if route_key.trim().is_empty() || route_key.chars().count() > MAX_ROUTE_KEY_CHARS {
                 return Err(format!("a route key must be 1 to {MAX_ROUTE_KEY_CHARS} characters"));
+            }
+            if routes.contains_key(&route_key) {
+                return Err(problem("is named twice: give each route one entry"));
             }
             let items = match needed {
                 Value::String(one) => vec![Value::String(one)],
@@ -84,6 +89,34 @@ impl RoutePermissions {
     }
 }
 
+/// The map's entries as written, a route named twice included: a JSON object read as a map keeps
+/// only the last of them, so a bad or a stricter first entry would pass init unseen.
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +144,9 @@ mod tests {
             (r#"["GET /a"]"#, "must be a JSON object"),
             ("{", "must be a JSON object"),
             (r#"{"": "compass.a"}"#, "a route key must be"),
+            (r#"{"GET /a": "compass.A", "GET /a": "compass.a"}"#, "route \"GET /a\": every permission"),
+            (r#"{"GET /a": "compass.a", "GET /a": "compass.a"}"#, "route \"GET /a\": is named twice"),
+            (r#"{"GET /a": ["compass.a", "compass.b"], "GET /a": "compass.a"}"#, "route \"GET /a\": is named twice"),
         ] {
             let problem = RoutePermissions::parse(text).unwrap_err();
             assert!(problem.starts_with(expected), "{text}: {problem}");
