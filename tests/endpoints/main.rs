@@ -4,6 +4,7 @@
 
 mod admin_changes;
 mod attacks;
+mod authorizer;
 mod backend_faults;
 mod concurrency;
 mod conflict_emulator;
