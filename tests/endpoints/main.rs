@@ -5,6 +5,7 @@
 mod admin_changes;
 mod attacks;
 mod authorizer;
+mod authorizer_process;
 mod backend_faults;
 mod concurrency;
 mod conflict_emulator;
