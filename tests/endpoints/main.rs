@@ -5,6 +5,8 @@
 mod admin_changes;
 mod attacks;
 mod authorizer;
+#[cfg(feature = "local")]
+mod authorizer_gateway;
 mod authorizer_process;
 mod backend_faults;
 mod concurrency;
