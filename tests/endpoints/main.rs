@@ -7,6 +7,7 @@ mod attacks;
 mod authorizer;
 #[cfg(feature = "local")]
 mod authorizer_gateway;
+mod authorizer_hostile;
 mod authorizer_process;
 mod backend_faults;
 mod concurrency;
