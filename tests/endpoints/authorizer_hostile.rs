@@ -76,10 +76,11 @@ fn hostile(value: String, secrets: Vec<String>) -> Credential {
     Credential { value, genuine_user: None, secrets }
 }
 
-/// Everyone with a stored item, and someone without.
+/// Everyone with a stored item, and someone without (twice as often as any one user, so that
+/// unknown users are a reliable share of the campaign).
 fn anyone() -> BoxedStrategy<&'static str> {
     let mut users: Vec<&'static str> = USERS.iter().map(|(user, _)| *user).collect();
-    users.push(UNKNOWN);
+    users.extend([UNKNOWN, UNKNOWN]);
     prop::sample::select(users).boxed()
 }
 
