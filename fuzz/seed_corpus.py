@@ -60,3 +60,26 @@ for case in [
     b"compass.users.invite\ncompass.users.*\n\xff\xfe\ncompass.*",
 ]:
     write("implies", case)
+
+# Authorizer events: the sample events with the corpus-only JWT in place of the demo one, behind
+# route maps of each shape (one permission, a list, $default) and a few that init refuses.
+route_maps = [
+    b'{"GET /dashboard/overview": "compass.dashboard.overview", "POST /users/invitations": ["compass.users.invite", "compass.users.list"]}',
+    b'{"$default": "compass.reports.*"}',
+    b'{"GET /reports/{id}": ["compass.reports.view", "compass.reports.view"]}',
+    b'{"GET /a": []}',
+    b'{"GET /a": "compass.A"}',
+]
+for path in sorted(glob.glob("events/permissions-authorizer/*.json")):
+    event = json.load(open(path))
+    if "authorization" in (event.get("headers") or {}):
+        event["headers"]["authorization"] = "Bearer " + jwt.decode()
+        event["identitySource"] = ["Bearer " + jwt.decode()]
+    for route_map in route_maps:
+        write("authorizer_event", frame(route_map) + json.dumps(event).encode())
+for route_map, event in [
+    (route_maps[1], b'[]'),
+    (route_maps[1], b'{"routeKey": 5, "headers": []}'),
+    (route_maps[1], b'{"routeKey": "$default", "headers": {"Authorization": "Bearer a", "authorization": "Bearer b"}}'),
+]:
+    write("authorizer_event", frame(route_map) + event)

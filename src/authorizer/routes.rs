@@ -7,7 +7,9 @@
 //! denied: the authorizer fails closed.
 
 use std::collections::HashMap;
+use std::fmt;
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::config::ConfigError;
@@ -37,13 +39,12 @@ impl RoutePermissions {
         };
         let mut routes = HashMap::with_capacity(entries.len());
         for (route_key, needed) in entries {
-            if routes.contains_key(&route_key) {
-                // A JSON parser keeps one of the two silently: a looser later entry would win.
-                return Err(format!("route {route_key:?} is named twice"));
-            }
             let problem = |what: &str| format!("route {route_key:?}: {what}");
             if route_key.trim().is_empty() || route_key.chars().count() > MAX_ROUTE_KEY_CHARS {
                 return Err(format!("a route key must be 1 to {MAX_ROUTE_KEY_CHARS} characters"));
+            }
+            if routes.contains_key(&route_key) {
+                return Err(problem("is named twice: give each route one entry"));
             }
             let items = match needed {
                 Value::String(one) => vec![Value::String(one)],
@@ -88,28 +89,31 @@ impl RoutePermissions {
     }
 }
 
-/// A JSON object's entries as written, repeats included (serde_json's map keeps only the last).
+/// The map's entries as written, a route named twice included: a JSON object read as a map keeps
+/// only the last of them, so a bad or a stricter first entry would pass init unseen.
 struct Entries(Vec<(String, Value)>);
 
-impl<'de> serde::Deserialize<'de> for Entries {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+
+        impl<'de> Visitor<'de> for EntriesVisitor {
             type Value = Entries;
 
-            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
                 formatter.write_str("a JSON object")
             }
 
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
                 let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
+                while let Some(entry) = map.next_entry::<String, Value>()? {
                     entries.push(entry);
                 }
                 Ok(Entries(entries))
             }
         }
-        deserializer.deserialize_map(Visitor)
+
+        deserializer.deserialize_map(EntriesVisitor)
     }
 }
 
@@ -140,7 +144,9 @@ mod tests {
             (r#"["GET /a"]"#, "must be a JSON object"),
             ("{", "must be a JSON object"),
             (r#"{"": "compass.a"}"#, "a route key must be"),
-            (r#"{"GET /a": "compass.a.b", "GET /a": "compass.a"}"#, "route \"GET /a\" is named twice"),
+            (r#"{"GET /a": "compass.A", "GET /a": "compass.a"}"#, "route \"GET /a\": every permission"),
+            (r#"{"GET /a": "compass.a", "GET /a": "compass.a"}"#, "route \"GET /a\": is named twice"),
+            (r#"{"GET /a": ["compass.a", "compass.b"], "GET /a": "compass.a"}"#, "route \"GET /a\": is named twice"),
         ] {
             let problem = RoutePermissions::parse(text).unwrap_err();
             assert!(problem.starts_with(expected), "{text}: {problem}");

@@ -5,6 +5,11 @@
 mod admin_changes;
 mod attacks;
 mod audit_order;
+mod authorizer;
+#[cfg(feature = "local")]
+mod authorizer_gateway;
+mod authorizer_hostile;
+mod authorizer_process;
 mod backend_faults;
 mod catalog_codenames;
 mod concurrency;

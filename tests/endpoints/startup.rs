@@ -15,13 +15,13 @@ use permissions_service::store::{WARM_UP_KEY, WARM_UP_TIMEOUT};
 
 /// Secrets Manager's GetSecretValue over HTTP, enough for the real binary's init: the current
 /// version holds `secret`, and there is no previous one (a secret never rotated).
-struct SecretsManagerStub {
-    url: String,
+pub(crate) struct SecretsManagerStub {
+    pub(crate) url: String,
     seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl SecretsManagerStub {
-    fn start(secret: &'static str) -> Self {
+    pub(crate) fn start(secret: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -36,7 +36,7 @@ impl SecretsManagerStub {
     }
 
     /// `"<SecretId> <VersionStage>"` of every request answered.
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.seen.lock().unwrap().clone()
     }
 }
