@@ -202,3 +202,31 @@ fn no_function_configuration_carries_the_jwt_key() {
     let admin = &template["Resources"]["UserAddPermissionsFunction"]["Properties"]["Environment"]["Variables"];
     assert_eq!(admin["JWT_SECRET_ID"].as_str(), Some("!Ref JwtSecretName"));
 }
+
+/// The authorizer may be invoked by API Gateway of the stack's own account, no other principal
+/// and no other account, and its ARN is exported for another stack (examples/protected-api).
+#[test]
+fn only_api_gateway_of_this_account_may_invoke_the_authorizer() {
+    let template = template();
+    let resources = template["Resources"].as_hash().unwrap();
+    let permissions: Vec<(&str, &Yaml)> = resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Lambda::Permission"))
+        .map(|(id, resource)| (id.as_str().unwrap(), &resource["Properties"]))
+        .collect();
+    assert_eq!(permissions.len(), 1, "one invoke permission, the authorizer's: {permissions:?}");
+    let (id, permission) = permissions[0];
+    assert_eq!(permission["FunctionName"].as_str(), Some("!GetAtt PermissionsAuthorizerFunction.Arn"), "{id}");
+    assert_eq!(permission["Action"].as_str(), Some("lambda:InvokeFunction"), "{id}");
+    assert_eq!(permission["Principal"].as_str(), Some("apigateway.amazonaws.com"), "{id}");
+    assert_eq!(permission["SourceAccount"].as_str(), Some("!Ref AWS::AccountId"), "{id}");
+    let source = permission["SourceArn"].as_str().unwrap_or_default();
+    assert!(
+        source.starts_with("!Sub arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:")
+            && source.ends_with("/authorizers/*"),
+        "{id}: SourceArn {source:?} must name this account's APIs' authorizers"
+    );
+    let output = &template["Outputs"]["PermissionsAuthorizerArn"];
+    assert_eq!(output["Value"].as_str(), Some("!GetAtt PermissionsAuthorizerFunction.Arn"));
+    assert_eq!(output["Export"]["Name"].as_str(), Some("!Sub ${AWS::StackName}-PermissionsAuthorizerArn"));
+}
