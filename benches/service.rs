@@ -3,8 +3,8 @@
 //!     cargo bench --features local --bench service
 //!
 //! 1. warm latency through each endpoint's frame, and the authorizer's entry path (on a
-//!    current-thread runtime, as the Lambda binaries run), interleaved with a direct baseline: the same reads with the raw SDK client,
-//!    and the store's own transaction items (`Changes::first_attempt`, and for a no-op
+//!    current-thread runtime, as the Lambda binaries run), interleaved with a direct baseline:
+//!    the same reads with the raw SDK client, and the store's own transaction items (`Changes::first_attempt`, and for a no-op
 //!    `Changes::no_change_attempt`) sent with it. The difference is the handler's own overhead,
 //!    and the interceptor also times each side outside its SDK calls. The cases are one table,
 //!    `warm_cases`;
