@@ -762,14 +762,7 @@ impl WarmRow for AuthorizerRow {
             let sides = Sides {
                 handler_input: |round: usize| {
                     let request_id = format!("bench-{round}");
-                    let request = GatewayRequest {
-                        route_key: &route_key,
-                        method: self.method,
-                        raw_path: self.path,
-                        raw_query: "",
-                        headers: &headers,
-                        request_id: &request_id,
-                    };
+                    let request = GatewayRequest::new(&route_key, self.method, self.path, &headers, &request_id);
                     let mut context = lambda_http::Context::default();
                     context.request_id = request_id.clone();
                     (request.authorizer_event(), context)
@@ -1148,14 +1141,7 @@ impl<'a> PreparedCase<'a> {
 fn allowed_authorizer_event(index: usize) -> serde_json::Value {
     let headers = [("authorization".to_owned(), format!("Bearer {}", demo::jwt_for(demo::ADMIN_TARGET)))];
     let request_id = format!("cold-{index}");
-    let request = GatewayRequest {
-        route_key: "POST /users/invitations",
-        method: "POST",
-        raw_path: "/users/invitations",
-        raw_query: "",
-        headers: &headers,
-        request_id: &request_id,
-    };
+    let request = GatewayRequest::new("POST /users/invitations", "POST", "/users/invitations", &headers, &request_id);
     request.authorizer_event()
 }
 

@@ -89,7 +89,23 @@ pub struct GatewayRequest<'a> {
     pub request_id: &'a str,
 }
 
-impl GatewayRequest<'_> {
+impl<'a> GatewayRequest<'a> {
+    /// A request without a query string (`with_query` adds one).
+    pub fn new(
+        route_key: &'a str,
+        method: &'a str,
+        raw_path: &'a str,
+        headers: &'a [(String, String)],
+        request_id: &'a str,
+    ) -> Self {
+        Self { route_key, method, raw_path, raw_query: "", headers, request_id }
+    }
+
+    pub fn with_query(mut self, raw_query: &'a str) -> Self {
+        self.raw_query = raw_query;
+        self
+    }
+
     /// The `Authorization` header, API Gateway's identity source here, when the request has one.
     pub fn identity(&self) -> Option<String> {
         let values: Vec<&str> = self
@@ -217,14 +233,7 @@ mod tests {
             ("X-Y".to_owned(), "1".to_owned()),
             ("x-y".to_owned(), "2".to_owned()),
         ];
-        let request = GatewayRequest {
-            route_key: "GET /a",
-            method: "GET",
-            raw_path: "/a",
-            raw_query: "",
-            headers: &headers,
-            request_id: "r",
-        };
+        let request = GatewayRequest::new("GET /a", "GET", "/a", &headers, "r");
         let event = request.authorizer_event();
         assert_eq!(event["identitySource"], json!(["Bearer a"]));
         assert_eq!(event["headers"], json!({ "authorization": "Bearer a", "x-y": "1,2" }));

@@ -38,14 +38,8 @@ impl LocalServer for ProtectedServer {
             .iter()
             .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
             .collect();
-        let gateway_request = GatewayRequest {
-            route_key: &route_key,
-            method: &method,
-            raw_path: &path,
-            raw_query: request.uri().query().unwrap_or_default(),
-            headers: &headers,
-            request_id: &request_id,
-        };
+        let gateway_request = GatewayRequest::new(&route_key, &method, &path, &headers, &request_id)
+            .with_query(request.uri().query().unwrap_or_default());
         let gate = if gateway_request.identity().is_none() {
             Gate::Unauthorized
         } else {

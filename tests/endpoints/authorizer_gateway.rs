@@ -46,14 +46,7 @@ impl Gateway {
         };
         let headers: Vec<(String, String)> =
             headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
-        let request = GatewayRequest {
-            route_key: &route_key,
-            method,
-            raw_path: path,
-            raw_query: "",
-            headers: &headers,
-            request_id: &request_id,
-        };
+        let request = GatewayRequest::new(&route_key, method, path, &headers, &request_id);
         let asked_before = self.authorizer.invocations();
         let gate = match request.identity() {
             None => Gate::Unauthorized,

@@ -73,14 +73,7 @@ fn authorizer_event(name: &str, method: &str, path: &str, authorization: Option<
     let headers: Vec<(String, String)> =
         authorization.map(|value| ("authorization".to_owned(), value)).into_iter().collect();
     let request_id = format!("sample-{name}");
-    let request = GatewayRequest {
-        route_key: &route_key,
-        method,
-        raw_path: path,
-        raw_query: "",
-        headers: &headers,
-        request_id: &request_id,
-    };
+    let request = GatewayRequest::new(&route_key, method, path, &headers, &request_id);
     request.authorizer_event()
 }
 
